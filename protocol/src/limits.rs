@@ -1,0 +1,73 @@
+//! Every size and count the protocol allows, in one place.
+//!
+//! Relationships between limits are checked at compile time, so changing one
+//! number cannot silently break another (TigerBeetle's style). Units and
+//! qualifiers go last in names: `frame_bytes_max`, `amount_yen_max`.
+
+/// Bytes of the big-endian length prefix in front of every frame.
+pub const FRAME_PREFIX_BYTES: usize = 2;
+/// Largest frame payload: the Noise message limit, and what a u16 prefix holds.
+pub const FRAME_BYTES_MAX: usize = 65_535;
+/// ChaCha20-Poly1305 tag that every Noise transport message carries.
+pub const NOISE_TAG_BYTES: usize = 16;
+/// Largest telegram (the plaintext of one Noise transport message).
+pub const TELEGRAM_BYTES_MAX: usize = FRAME_BYTES_MAX - NOISE_TAG_BYTES;
+
+/// Fixed telegram header (see `header.rs` and docs/protocol.md).
+pub const HEADER_BYTES: usize = 41;
+/// Ed25519 signature trailer on every telegram.
+pub const SIGNATURE_BYTES: usize = 64;
+/// Largest telegram body.
+pub const BODY_BYTES_MAX: usize = TELEGRAM_BYTES_MAX - HEADER_BYTES - SIGNATURE_BYTES;
+
+/// Noise NK handshake: `-> e, es` and `<- e, ee`, each with an empty payload.
+pub const HANDSHAKE_REQUEST_BYTES: usize = 32 + NOISE_TAG_BYTES;
+pub const HANDSHAKE_RESPONSE_BYTES: usize = 32 + NOISE_TAG_BYTES;
+
+/// Money. Integer yen; one trillion yen is far above any single card, payment
+/// or payout, and far below u64 overflow when thousands are summed.
+pub const AMOUNT_YEN_MAX: u64 = 1_000_000_000_000;
+
+/// Digital goods travel in chunks of at most this many bytes.
+pub const DELIVERY_CHUNK_BYTES_MAX: usize = 32 * 1024;
+/// Largest digital item (default; the center's config may lower it).
+pub const DELIVERY_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+/// Text fields (bytes of UTF-8).
+pub const NAME_BYTES_MAX: usize = 64;
+pub const ADDRESS_BYTES_MAX: usize = 160;
+pub const TRADE_NAME_BYTES_MAX: usize = 64;
+pub const ITEM_TITLE_BYTES_MAX: usize = 80;
+pub const ITEM_DESCRIPTION_BYTES_MAX: usize = 1_024;
+pub const MESSAGE_BYTES_MAX: usize = 256;
+pub const GUIDE_TEXT_BYTES_MAX: usize = 16 * 1024;
+pub const ACTIVATION_CODE_BYTES_MAX: usize = 16;
+pub const REFERENCE_BYTES_MAX: usize = 32;
+pub const SEARCH_TEXT_BYTES_MAX: usize = 64;
+pub const TRACKING_BYTES_MAX: usize = 128;
+
+/// Lists.
+pub const ORDER_LINES_MAX: usize = 32;
+pub const CATALOG_ITEMS_MAX: usize = 1_000;
+pub const CATALOG_PAGE_ITEMS_MAX: usize = 20;
+pub const STORE_LIST_MAX: usize = 50;
+pub const STATEMENT_LINES_MAX: usize = 100;
+pub const CLAIM_ORDERS_MAX: usize = 200;
+pub const MAILBOX_BATCH_MAX: usize = 64;
+pub const QUERY_ROWS_MAX: usize = 100;
+pub const JOURNAL_ROWS_MAX: usize = 50;
+
+/// Key file: scrypt log_n accepted on reading (checked before running scrypt).
+pub const KEYFILE_LOG_N_MIN: u8 = 15;
+pub const KEYFILE_LOG_N_MAX: u8 = 20;
+pub const KEYFILE_LOG_N_DEFAULT: u8 = 17;
+pub const KEYFILE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+const _: () = assert!(FRAME_BYTES_MAX <= u16::MAX as usize);
+const _: () = assert!(HEADER_BYTES + BODY_BYTES_MAX + SIGNATURE_BYTES + NOISE_TAG_BYTES == FRAME_BYTES_MAX);
+const _: () = assert!(BODY_BYTES_MAX <= u16::MAX as usize);
+const _: () = assert!(DELIVERY_CHUNK_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
+const _: () = assert!(GUIDE_TEXT_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
+const _: () = assert!(KEYFILE_LOG_N_MIN <= KEYFILE_LOG_N_DEFAULT && KEYFILE_LOG_N_DEFAULT <= KEYFILE_LOG_N_MAX);
+// A thousand maximal amounts summed must not come near overflow.
+const _: () = assert!(AMOUNT_YEN_MAX.checked_mul(1_000_000).is_some());

@@ -1,0 +1,1 @@
+//! Denbun client library.
