@@ -23,6 +23,12 @@ pub const BODY_BYTES_MAX: usize = TELEGRAM_BYTES_MAX - HEADER_BYTES - SIGNATURE_
 /// Noise NK handshake: `-> e, es` and `<- e, ee`, each with an empty payload.
 pub const HANDSHAKE_REQUEST_BYTES: usize = 32 + NOISE_TAG_BYTES;
 pub const HANDSHAKE_RESPONSE_BYTES: usize = 32 + NOISE_TAG_BYTES;
+/// X25519 public key (the center's static Noise key, and each ephemeral key).
+pub const NOISE_PUBLIC_KEY_BYTES: usize = 32;
+/// X25519 secret key.
+pub const NOISE_SECRET_KEY_BYTES: usize = 32;
+/// Noise handshake hash with BLAKE2s; the sign-on telegram signs it.
+pub const HANDSHAKE_HASH_BYTES: usize = 32;
 
 /// Money. Integer yen; one trillion yen is far above any single card, payment
 /// or payout, and far below u64 overflow when thousands are summed.
@@ -64,6 +70,11 @@ pub const KEYFILE_LOG_N_DEFAULT: u8 = 17;
 pub const KEYFILE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 const _: () = assert!(FRAME_BYTES_MAX <= u16::MAX as usize);
+// NK with empty payloads: each handshake message is one ephemeral key and one tag.
+const _: () = assert!(HANDSHAKE_REQUEST_BYTES == NOISE_PUBLIC_KEY_BYTES + NOISE_TAG_BYTES);
+const _: () = assert!(HANDSHAKE_RESPONSE_BYTES == NOISE_PUBLIC_KEY_BYTES + NOISE_TAG_BYTES);
+// Both handshake messages must fit in one frame.
+const _: () = assert!(HANDSHAKE_REQUEST_BYTES <= FRAME_BYTES_MAX && HANDSHAKE_RESPONSE_BYTES <= FRAME_BYTES_MAX);
 const _: () = assert!(HEADER_BYTES + BODY_BYTES_MAX + SIGNATURE_BYTES + NOISE_TAG_BYTES == FRAME_BYTES_MAX);
 const _: () = assert!(BODY_BYTES_MAX <= u16::MAX as usize);
 const _: () = assert!(DELIVERY_CHUNK_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
