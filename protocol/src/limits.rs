@@ -68,6 +68,33 @@ pub const KEYFILE_LOG_N_MIN: u8 = 15;
 pub const KEYFILE_LOG_N_MAX: u8 = 20;
 pub const KEYFILE_LOG_N_DEFAULT: u8 = 17;
 pub const KEYFILE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Key file: scrypt r and p accepted on reading, and the defaults written.
+/// With r at most 8 and log_n at most 20, a hostile file makes scrypt allocate
+/// at most 1 GiB (128 * r * 2^log_n bytes).
+pub const KEYFILE_SCRYPT_R_MIN: u32 = 1;
+pub const KEYFILE_SCRYPT_R_MAX: u32 = 8;
+pub const KEYFILE_SCRYPT_R_DEFAULT: u32 = 8;
+pub const KEYFILE_SCRYPT_P_MIN: u32 = 1;
+pub const KEYFILE_SCRYPT_P_MAX: u32 = 4;
+pub const KEYFILE_SCRYPT_P_DEFAULT: u32 = 1;
+/// scrypt salt, one per layer, fresh when a password is set.
+pub const KEYFILE_SALT_BYTES: usize = 32;
+/// XChaCha20-Poly1305 nonce, fresh for every save.
+pub const KEYFILE_NONCE_BYTES: usize = 24;
+/// The Poly1305 tag after each ciphertext.
+pub const KEYFILE_TAG_BYTES: usize = 16;
+/// SHA-256 over the whole file, at its end (tells damage from a wrong password).
+pub const KEYFILE_CHECKSUM_BYTES: usize = 32;
+/// The inner (password B) layer, kept as an opaque byte string in the outer layer.
+pub const KEYFILE_INNER_BYTES_MAX: usize = 256;
+/// The center's signed receipt kept with each history entry (a payment answer
+/// is a few hundred bytes; a larger receipt is refused when it is added).
+pub const KEYFILE_RECEIPT_BYTES_MAX: usize = 2_048;
+/// Purchase history entries and outbox entries one key file holds.
+pub const KEYFILE_HISTORY_ENTRIES_MAX: usize = 10_000;
+pub const KEYFILE_OUTBOX_ENTRIES_MAX: usize = 64;
+/// The center's identity card `center.pub` (a few lines of text).
+pub const IDENTITY_CARD_BYTES_MAX: usize = 4_096;
 
 const _: () = assert!(FRAME_BYTES_MAX <= u16::MAX as usize);
 // NK with empty payloads: each handshake message is one ephemeral key and one tag.
@@ -80,5 +107,26 @@ const _: () = assert!(BODY_BYTES_MAX <= u16::MAX as usize);
 const _: () = assert!(DELIVERY_CHUNK_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
 const _: () = assert!(GUIDE_TEXT_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
 const _: () = assert!(KEYFILE_LOG_N_MIN <= KEYFILE_LOG_N_DEFAULT && KEYFILE_LOG_N_DEFAULT <= KEYFILE_LOG_N_MAX);
+const _: () =
+    assert!(KEYFILE_SCRYPT_R_MIN <= KEYFILE_SCRYPT_R_DEFAULT && KEYFILE_SCRYPT_R_DEFAULT <= KEYFILE_SCRYPT_R_MAX);
+const _: () =
+    assert!(KEYFILE_SCRYPT_P_MIN <= KEYFILE_SCRYPT_P_DEFAULT && KEYFILE_SCRYPT_P_DEFAULT <= KEYFILE_SCRYPT_P_MAX);
+// scrypt needs log_n < 16 * r: the defaults must be valid scrypt parameters.
+const _: () = assert!((KEYFILE_LOG_N_DEFAULT as u32) < 16 * KEYFILE_SCRYPT_R_DEFAULT);
+// The most memory a key file may make scrypt allocate: 1 GiB.
+const _: () = assert!((128 * (KEYFILE_SCRYPT_R_MAX as u64)) << KEYFILE_LOG_N_MAX <= 1 << 30);
+// A key file at every list's maximum (each entry at its largest) stays under
+// the file limit, with room for the profile, keys, inner layer and envelope.
+const _: () = assert!(
+    KEYFILE_HISTORY_ENTRIES_MAX
+        * (4 + 2 + TRADE_NAME_BYTES_MAX + 2 + ITEM_TITLE_BYTES_MAX + 8 + 2 + KEYFILE_RECEIPT_BYTES_MAX)
+        + KEYFILE_OUTBOX_ENTRIES_MAX * (8 + 2 + TELEGRAM_BYTES_MAX)
+        + 64 * 1024
+        <= KEYFILE_BYTES_MAX
+);
+const _: () = assert!(KEYFILE_RECEIPT_BYTES_MAX <= TELEGRAM_BYTES_MAX);
+// Lists carry a u16 count (the outbox limit is far below the history limit).
+const _: () = assert!(KEYFILE_HISTORY_ENTRIES_MAX <= u16::MAX as usize);
+const _: () = assert!(KEYFILE_OUTBOX_ENTRIES_MAX <= KEYFILE_HISTORY_ENTRIES_MAX);
 // A thousand maximal amounts summed must not come near overflow.
 const _: () = assert!(AMOUNT_YEN_MAX.checked_mul(1_000_000).is_some());
