@@ -9,5 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod identity;
+pub mod keyfile;
 pub mod limits;
 pub mod wire;
