@@ -85,6 +85,14 @@ impl CenterIdentity {
         )
     }
 
+    /// Reads a card from the bytes of a file (which must be UTF-8 text).
+    pub fn from_card_bytes(bytes: &[u8]) -> Result<Self, CardError> {
+        if bytes.len() > IDENTITY_CARD_BYTES_MAX {
+            return Err(CardError::TooLarge { bytes: bytes.len(), max: IDENTITY_CARD_BYTES_MAX });
+        }
+        Self::from_card(std::str::from_utf8(bytes).map_err(|_| CardError::NotText)?)
+    }
+
     /// Reads a card, refusing anything that is not exactly a card.
     pub fn from_card(text: &str) -> Result<Self, CardError> {
         if text.len() > IDENTITY_CARD_BYTES_MAX {
@@ -157,6 +165,8 @@ fn card_text<const MAX: usize>(line: usize, field: &'static str, value: &str) ->
 pub enum CardError {
     #[error("the center identity card is {bytes} bytes; a card is at most {max} bytes, so this is not a card")]
     TooLarge { bytes: usize, max: usize },
+    #[error("the center identity card is not text (UTF-8), so it is not a card")]
+    NotText,
     #[error("line {line}: this is not a Denbun center identity card (it must start with `{CARD_FIRST_LINE}`)")]
     NotACard { line: usize },
     #[error("line {line}: `{found}` is a newer card format than this version of Denbun reads; update Denbun")]
@@ -312,6 +322,17 @@ mod tests {
         let upper = card.replace(&hex, &hex.to_uppercase());
         assert_ne!(upper, card, "the test key has letters in its hexadecimal form");
         assert!(matches!(CenterIdentity::from_card(&upper), Err(CardError::InvalidHex { line: 6, .. })));
+    }
+
+    #[test]
+    fn cards_that_are_not_text_or_too_large_are_refused() {
+        assert_eq!(CenterIdentity::from_card_bytes(&[0xff, 0xfe]), Err(CardError::NotText));
+        let huge = vec![b'#'; IDENTITY_CARD_BYTES_MAX + 1];
+        assert_eq!(
+            CenterIdentity::from_card_bytes(&huge),
+            Err(CardError::TooLarge { bytes: huge.len(), max: IDENTITY_CARD_BYTES_MAX })
+        );
+        assert_eq!(CenterIdentity::from_card_bytes(identity().to_card().as_bytes()), Ok(identity()));
     }
 
     #[test]
