@@ -1,1 +1,5 @@
 //! Denbun client library.
+
+pub mod keys;
+pub mod outbox;
+pub mod vault;
