@@ -18,7 +18,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -316,11 +315,8 @@ impl FileLock {
             .mode(0o600)
             .open(&paths.lock)
             .map_err(io_error("create the lock file", &paths.lock))?;
-        // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
-        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if status != 0 {
-            let error = io::Error::last_os_error();
-            if error.kind() == io::ErrorKind::WouldBlock {
+        if let Err(error) = fs2::FileExt::try_lock_exclusive(&file) {
+            if error.raw_os_error() == fs2::lock_contended_error().raw_os_error() {
                 return Err(VaultError::InUse { path: paths.file.clone() });
             }
             return Err(VaultError::Io { action: "lock", path: paths.lock.clone(), source: error });
