@@ -9,7 +9,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod header;
 pub mod identity;
 pub mod keyfile;
 pub mod limits;
+pub mod reject;
+pub mod sign;
+pub mod telegram;
 pub mod wire;

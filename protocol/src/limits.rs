@@ -63,6 +63,50 @@ pub const MAILBOX_BATCH_MAX: usize = 64;
 pub const QUERY_ROWS_MAX: usize = 100;
 pub const JOURNAL_ROWS_MAX: usize = 50;
 
+/// Telegram catalog (header.rs, telegram/, sign.rs).
+///
+/// Members, stores and operators are numbered 1..=PARTY_NUMBER_MAX: eight
+/// decimal digits, shown as `M00000123`, `S00000007`, `O001`.
+pub const PARTY_NUMBER_MAX: u64 = 99_999_999;
+/// Telegram codes are four decimal digits.
+pub const TELEGRAM_CODE_MAX: u16 = 9_999;
+/// Purpose tag in front of every signed message: `D`, `B`, base code u16.
+pub const PURPOSE_TAG_BYTES: usize = 4;
+/// SHA-256 of the center's Ed25519 verification key.
+pub const CENTER_FINGERPRINT_BYTES: usize = 32;
+/// Bytes of the fingerprint shown to people (16 base32 characters).
+pub const CENTER_FINGERPRINT_SHORT_BYTES: usize = 10;
+/// SHA-256 digests (content hashes, telegram digests).
+pub const SHA256_BYTES: usize = 32;
+/// Ed25519 verification key and X25519 delivery key.
+pub const PUBLIC_KEY_BYTES: usize = 32;
+/// Terminal software version text in the sign-on telegram.
+pub const SOFTWARE_VERSION_BYTES_MAX: usize = 32;
+/// Bank account holder name (Zengin allows 30 characters; UTF-8 takes up to 3 bytes each).
+pub const ACCOUNT_HOLDER_BYTES_MAX: usize = 90;
+/// Carrier name on a shipment.
+pub const CARRIER_BYTES_MAX: usize = 64;
+/// Catalog items in one catalog publish telegram; a catalog of
+/// CATALOG_ITEMS_MAX items is published in up to CATALOG_PARTS_MAX parts.
+pub const CATALOG_PUBLISH_ITEMS_MAX: usize = 50;
+pub const CATALOG_PARTS_MAX: usize = CATALOG_ITEMS_MAX.div_ceil(CATALOG_PUBLISH_ITEMS_MAX);
+/// Sealed delivery: each chunk is ChaCha20-Poly1305 ciphertext of this many
+/// plaintext bytes (the last chunk may be shorter) plus its tag.
+pub const DELIVERY_SEAL_TAG_BYTES: usize = 16;
+pub const DELIVERY_PLAINTEXT_CHUNK_BYTES: usize = DELIVERY_CHUNK_BYTES_MAX - DELIVERY_SEAL_TAG_BYTES;
+/// Bank transfer file bytes in one payout export answer.
+pub const EXPORT_CHUNK_BYTES_MAX: usize = 32 * 1024;
+/// Days in one statistics report.
+pub const REPORT_DAYS_MAX: usize = 31;
+/// Stores listed by sales in one report.
+pub const REPORT_STORES_MAX: usize = 100;
+/// Findings in one audit answer.
+pub const AUDIT_FINDINGS_MAX: usize = 32;
+/// Letters in one mail queue answer.
+pub const MAIL_LETTERS_MAX: usize = 20;
+/// Payout claims approved into one batch by one telegram.
+pub const PAYOUT_BATCH_CLAIMS_MAX: usize = 200;
+
 /// Key file: scrypt log_n accepted on reading (checked before running scrypt).
 pub const KEYFILE_LOG_N_MIN: u8 = 15;
 pub const KEYFILE_LOG_N_MAX: u8 = 20;
@@ -130,3 +174,9 @@ const _: () = assert!(KEYFILE_HISTORY_ENTRIES_MAX <= u16::MAX as usize);
 const _: () = assert!(KEYFILE_OUTBOX_ENTRIES_MAX <= KEYFILE_HISTORY_ENTRIES_MAX);
 // A thousand maximal amounts summed must not come near overflow.
 const _: () = assert!(AMOUNT_YEN_MAX.checked_mul(1_000_000).is_some());
+// Party numbers print as eight digits and fit the u64 header field.
+const _: () = assert!(PARTY_NUMBER_MAX < 100_000_000);
+const _: () = assert!(CATALOG_PARTS_MAX * CATALOG_PUBLISH_ITEMS_MAX >= CATALOG_ITEMS_MAX);
+const _: () = assert!(CATALOG_PARTS_MAX <= u16::MAX as usize);
+const _: () = assert!(DELIVERY_PLAINTEXT_CHUNK_BYTES > 0);
+const _: () = assert!(EXPORT_CHUNK_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
