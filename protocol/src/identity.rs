@@ -15,7 +15,7 @@
 //! address: 127.0.0.1:7800
 //! verification-key: 3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c
 //! noise-key: 8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a
-//! fingerprint: ABCD EFGH IJKL MNOP
+//! fingerprint: MFRG-GZDF-MZTW-Q2LK
 //! ```
 //!
 //! Reading is strict: the fields in this order, each once, keys in lowercase
@@ -26,15 +26,11 @@
 use sha2::{Digest, Sha256};
 
 use crate::limits::{ADDRESS_BYTES_MAX, IDENTITY_CARD_BYTES_MAX, NAME_BYTES_MAX};
+use crate::sign::CenterFingerprint;
 use crate::wire::Text;
 
-/// Bytes of the SHA-256 fingerprint shown to people (80 bits: 16 base32 letters).
-pub const SHORT_FINGERPRINT_BYTES: usize = 10;
 /// The first line of every card, with the card format's version.
 pub const CARD_FIRST_LINE: &str = "denbun-center-identity 1";
-
-const _: () =
-    assert!((SHORT_FINGERPRINT_BYTES * 8).is_multiple_of(5), "base32 without padding needs a multiple of 40 bits");
 
 crate::wire_struct! {
     /// The center's public identity, as pinned in every member's key file.
@@ -51,20 +47,16 @@ crate::wire_struct! {
 }
 
 impl CenterIdentity {
-    /// SHA-256 of the verification key: the "center fingerprint" that every
+    /// SHA-256 of the verification key: the center fingerprint that every
     /// signed telegram covers.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        Sha256::digest(self.verification_key).into()
+    pub fn fingerprint(&self) -> CenterFingerprint {
+        CenterFingerprint::from_bytes(Sha256::digest(self.verification_key).into())
     }
 
-    /// The first bytes of [`Self::fingerprint`] in base32, in groups of four
-    /// letters, for reading aloud: `ABCD EFGH IJKL MNOP`.
+    /// The fingerprint to read aloud, as everywhere else in Denbun
+    /// ([`CenterFingerprint::short_form`]): `MFRG-GZDF-MZTW-Q2LK`.
     pub fn short_fingerprint(&self) -> String {
-        let fingerprint = self.fingerprint();
-        let letters = base32(&fingerprint[..SHORT_FINGERPRINT_BYTES]);
-        let groups: Vec<&str> =
-            letters.as_bytes().chunks(4).map(|group| std::str::from_utf8(group).unwrap_or("")).collect();
-        groups.join(" ")
+        self.fingerprint().short_form()
     }
 
     /// The card's text, ending with a newline.
@@ -192,29 +184,6 @@ pub enum CardError {
     UnexpectedLine { line: usize },
 }
 
-/// RFC 4648 base32 (upper case, no padding) of `bytes`, whose length in bits
-/// is a multiple of 5.
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut letters = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let mut buffer: u32 = 0;
-    let mut bits: u32 = 0;
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            letters.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-        // Keep only the bits not yet written, so the buffer never overflows.
-        buffer &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        letters.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    letters
-}
-
 fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
@@ -259,28 +228,22 @@ mod tests {
     }
 
     #[test]
-    fn base32_matches_rfc_4648_vectors() {
-        assert_eq!(base32(b"fooba"), "MZXW6YTB");
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(base32(&[0xff; 5]), "77777777");
-    }
-
-    #[test]
     fn card_round_trips() {
         let identity = identity();
         let card = identity.to_card();
         assert_eq!(CenterIdentity::from_card(&card), Ok(identity.clone()));
         let fingerprint = identity.short_fingerprint();
         assert_eq!(fingerprint.len(), 19, "{fingerprint}");
+        assert_eq!(fingerprint.matches('-').count(), 3, "{fingerprint}");
         assert!(card.ends_with(&format!("fingerprint: {fingerprint}\n")));
     }
 
     #[test]
-    fn short_fingerprint_is_the_start_of_the_sha256_of_the_verification_key() {
+    fn the_fingerprint_is_the_one_signed_telegrams_cover() {
         let identity = identity();
-        let digest = Sha256::digest(identity.verification_key);
-        assert_eq!(identity.fingerprint().as_slice(), digest.as_slice());
-        assert_eq!(identity.short_fingerprint().replace(' ', ""), base32(&digest[..SHORT_FINGERPRINT_BYTES]));
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&identity.verification_key).unwrap();
+        assert_eq!(identity.fingerprint(), CenterFingerprint::of(&key));
+        assert_eq!(identity.short_fingerprint(), CenterFingerprint::of(&key).short_form());
     }
 
     #[test]
