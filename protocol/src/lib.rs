@@ -9,11 +9,15 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "codec")]
+pub mod codec;
+pub mod frame;
 pub mod header;
 pub mod identity;
 pub mod keyfile;
 pub mod limits;
 pub mod reject;
+pub mod session;
 pub mod sign;
 pub mod telegram;
 pub mod wire;
