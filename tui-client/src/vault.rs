@@ -29,8 +29,8 @@ use denbun_protocol::keyfile::{
     Password, Profile, VaultContents, open_center_keys, open_inner, open_vault, open_vault_with_key, seal_center_keys,
     seal_inner, seal_vault,
 };
-use denbun_protocol::limits::{IDENTITY_CARD_BYTES_MAX, KEYFILE_BYTES_MAX};
-use denbun_protocol::wire::{Blob, List};
+use denbun_protocol::limits::{ADDRESS_BYTES_MAX, IDENTITY_CARD_BYTES_MAX, KEYFILE_BYTES_MAX, NAME_BYTES_MAX};
+use denbun_protocol::wire::{Blob, List, Text};
 
 use crate::keys::{CenterKeys, MemberKeys};
 use crate::outbox::{self, FIRST_PROCESSING_NUMBER, OutboxError};
@@ -587,11 +587,12 @@ pub struct CenterKeyFile;
 
 impl CenterKeyFile {
     /// Writes a new center key file (refusing to replace one) holding `keys`
-    /// and the identity made from `name`, `address` and their public keys.
-    /// Returns the identity, to write as `center.pub`.
+    /// and the identity made of `name`, `address` and the public keys.
+    /// Returns the contents; write `contents.identity` as `center.pub`.
     pub fn create(
         path: &Path,
-        identity: CenterIdentity,
+        name: Text<NAME_BYTES_MAX>,
+        address: Text<ADDRESS_BYTES_MAX>,
         keys: &CenterKeys,
         passphrase: &Password,
         config: VaultConfig,
@@ -605,9 +606,10 @@ impl CenterKeyFile {
         paths.remove_stale_temporary(&lock)?;
         let contents = CenterKeyContents {
             identity: CenterIdentity {
+                name,
+                address,
                 verification_key: keys.verification_key,
                 noise_public_key: keys.noise_public_key,
-                ..identity
             },
             signing_seed: keys.signing_seed.clone(),
             noise_secret_key: keys.noise_secret_key.clone(),

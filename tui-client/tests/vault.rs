@@ -106,7 +106,8 @@ fn each_failure_to_open_is_its_own_error() {
     let keys = generate_center_keys(&mut ChaCha20Rng::seed_from_u64(1));
     CenterKeyFile::create(
         &center_path,
-        center_identity(),
+        center_identity().name,
+        center_identity().address,
         &keys,
         &"pass".into(),
         FAST,
@@ -270,12 +271,15 @@ fn the_center_key_file_and_its_card() {
     let key_path = directory.path().join("center.key");
     let card_path = directory.path().join("center.pub");
     let keys = generate_center_keys(&mut ChaCha20Rng::seed_from_u64(5));
-    let identity = CenterIdentity { verification_key: [0; 32], noise_public_key: [0; 32], ..center_identity() };
+    let (name, address) = (center_identity().name, center_identity().address);
     let mut rng = ChaCha20Rng::seed_from_u64(6);
-    let contents = CenterKeyFile::create(&key_path, identity, &keys, &"operator".into(), FAST, &mut rng).unwrap();
+    let contents =
+        CenterKeyFile::create(&key_path, name.clone(), address.clone(), &keys, &"operator".into(), FAST, &mut rng)
+            .unwrap();
     assert_eq!(contents.identity.verification_key, keys.verification_key, "the identity carries the new keys");
+    assert_eq!((&contents.identity.name, &contents.identity.address), (&name, &address));
     assert!(matches!(
-        CenterKeyFile::create(&key_path, center_identity(), &keys, &"operator".into(), FAST, &mut rng),
+        CenterKeyFile::create(&key_path, name, address, &keys, &"operator".into(), FAST, &mut rng),
         Err(VaultError::AlreadyExists { .. })
     ));
     contents.identity.write(&card_path).unwrap();
