@@ -107,21 +107,23 @@ impl Wire for DeliveryKey {
 }
 
 /// Declares a body struct: [`crate::wire_struct!`] plus its size bound and,
-/// with the `sample` feature, a random well-formed value for tests.
-/// Start with `sample: manual;` when the struct has rules between its fields
-/// and writes its own `Sample`.
+/// with the `test-support` feature, a random well-formed value ([`sample`])
+/// and its layout for docs/protocol.md ([`layout`]). Attributes are doc
+/// comments only (they become the layout's descriptions). Start with
+/// `sample: manual;` when the struct has rules between its fields and writes
+/// its own `Sample`.
 macro_rules! body_struct {
     (sample: manual; $($rest:tt)*) => { body_struct!(@define manual; $($rest)*); };
     (@define $mode:ident;
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         pub struct $name:ident {
-            $( $(#[$field_meta:meta])* pub $field:ident : $type:ty ),* $(,)?
+            $( $(#[doc = $field_doc:literal])* pub $field:ident : $type:ty ),* $(,)?
         }
     ) => {
         $crate::wire_struct! {
-            $(#[$meta])*
+            $(#[doc = $doc])*
             pub struct $name {
-                $( $(#[$field_meta])* pub $field : $type ),*
+                $( $(#[doc = $field_doc])* pub $field : $type ),*
             }
         }
 
@@ -130,11 +132,31 @@ macro_rules! body_struct {
                 0 $( + <$type as $crate::telegram::EncodedBytesMax>::ENCODED_BYTES_MAX )*;
         }
 
+        #[cfg(feature = "test-support")]
+        impl $crate::telegram::layout::Layout for $name {
+            fn collect(types: &mut Vec<$crate::telegram::layout::TypeLayout>) {
+                use $crate::telegram::layout::{FieldLayout, Layout, Shape, TypeLayout};
+                if types.iter().any(|known| known.name == stringify!($name)) {
+                    return;
+                }
+                types.push(TypeLayout {
+                    name: stringify!($name),
+                    doc: concat!($($doc),*),
+                    shape: Shape::Struct(vec![ $( FieldLayout {
+                        name: stringify!($field),
+                        type_name: stringify!($type),
+                        doc: concat!($($field_doc),*),
+                    } ),* ]),
+                });
+                $( <$type as Layout>::collect(types); )*
+            }
+        }
+
         body_struct!(@sample $mode $name { $( $field : $type ),* });
     };
     (@sample manual $($rest:tt)*) => {};
     (@sample auto $name:ident { $( $field:ident : $type:ty ),* }) => {
-        #[cfg(feature = "sample")]
+        #[cfg(feature = "test-support")]
         impl $crate::telegram::sample::Sample for $name {
             #[allow(unused_variables)]
             fn sample(rng: &mut dyn rand_core::RngCore) -> Self {
@@ -143,8 +165,8 @@ macro_rules! body_struct {
         }
     };
     // An empty body: no bytes at all.
-    ($(#[$meta:meta])* pub struct $name:ident {}) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* pub struct $name:ident {}) => {
+        $(#[doc = $doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct $name {}
 
@@ -160,7 +182,17 @@ macro_rules! body_struct {
             const ENCODED_BYTES_MAX: usize = 0;
         }
 
-        #[cfg(feature = "sample")]
+        #[cfg(feature = "test-support")]
+        impl $crate::telegram::layout::Layout for $name {
+            fn collect(types: &mut Vec<$crate::telegram::layout::TypeLayout>) {
+                use $crate::telegram::layout::{Shape, TypeLayout};
+                if !types.iter().any(|known| known.name == stringify!($name)) {
+                    types.push(TypeLayout { name: stringify!($name), doc: concat!($($doc),*), shape: Shape::Struct(vec![]) });
+                }
+            }
+        }
+
+        #[cfg(feature = "test-support")]
         impl $crate::telegram::sample::Sample for $name {
             fn sample(_rng: &mut dyn rand_core::RngCore) -> Self {
                 Self {}
@@ -174,15 +206,15 @@ macro_rules! body_struct {
 /// a tag byte then the value. Unknown tags are refused.
 macro_rules! body_enum {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         pub enum $name:ident {
-            $( $(#[$variant_meta:meta])* $variant:ident $( ( $payload:ty ) )? = $tag:literal ),* $(,)?
+            $( $(#[doc = $variant_doc:literal])* $variant:ident $( ( $payload:ty ) )? = $tag:literal ),* $(,)?
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum $name {
-            $( $(#[$variant_meta])* $variant $( ($payload) )?, )*
+            $( $(#[doc = $variant_doc])* $variant $( ($payload) )?, )*
         }
 
         impl $crate::wire::Wire for $name {
@@ -209,7 +241,28 @@ macro_rules! body_enum {
                 1 + $crate::telegram::max_of(&[ $( body_enum!(@size $( $payload )?) ),* ]);
         }
 
-        #[cfg(feature = "sample")]
+        #[cfg(feature = "test-support")]
+        impl $crate::telegram::layout::Layout for $name {
+            fn collect(types: &mut Vec<$crate::telegram::layout::TypeLayout>) {
+                use $crate::telegram::layout::{Layout, Shape, TypeLayout, VariantLayout};
+                if types.iter().any(|known| known.name == stringify!($name)) {
+                    return;
+                }
+                types.push(TypeLayout {
+                    name: stringify!($name),
+                    doc: concat!($($doc),*),
+                    shape: Shape::Enum(vec![ $( VariantLayout {
+                        name: stringify!($variant),
+                        tag: $tag,
+                        payload: body_enum!(@payload_name $( $payload )?),
+                        doc: concat!($($variant_doc),*),
+                    } ),* ]),
+                });
+                $( $( <$payload as Layout>::collect(types); )? )*
+            }
+        }
+
+        #[cfg(feature = "test-support")]
         impl $crate::telegram::sample::Sample for $name {
             fn sample(rng: &mut dyn rand_core::RngCore) -> Self {
                 const TAGS: &[u8] = &[ $( $tag ),* ];
@@ -231,6 +284,8 @@ macro_rules! body_enum {
     (@decode $reader:ident $name:ident $variant:ident) => { $name::$variant };
     (@size $payload:ty) => { <$payload as $crate::telegram::EncodedBytesMax>::ENCODED_BYTES_MAX };
     (@size) => { 0 };
+    (@payload_name $payload:ty) => { Some(stringify!($payload)) };
+    (@payload_name) => { None };
     (@sample $rng:ident $name:ident $variant:ident $payload:ty) => {
         $name::$variant(<$payload as $crate::telegram::sample::Sample>::sample($rng))
     };
@@ -239,17 +294,40 @@ macro_rules! body_enum {
 
 /// Declares a field-less enum ([`crate::wire_enum!`]) usable in bodies.
 macro_rules! body_flags {
-    ($(#[$meta:meta])* pub enum $name:ident { $( $(#[$variant_meta:meta])* $variant:ident = $value:literal ),* $(,)? }) => {
+    (
+        $(#[doc = $doc:literal])*
+        pub enum $name:ident { $( $(#[doc = $variant_doc:literal])* $variant:ident = $value:literal ),* $(,)? }
+    ) => {
         $crate::wire_enum! {
-            $(#[$meta])*
-            pub enum $name { $( $(#[$variant_meta])* $variant = $value ),* }
+            $(#[doc = $doc])*
+            pub enum $name { $( $(#[doc = $variant_doc])* $variant = $value ),* }
         }
 
         impl $crate::telegram::EncodedBytesMax for $name {
             const ENCODED_BYTES_MAX: usize = 1;
         }
 
-        #[cfg(feature = "sample")]
+        #[cfg(feature = "test-support")]
+        impl $crate::telegram::layout::Layout for $name {
+            fn collect(types: &mut Vec<$crate::telegram::layout::TypeLayout>) {
+                use $crate::telegram::layout::{Shape, TypeLayout, VariantLayout};
+                if types.iter().any(|known| known.name == stringify!($name)) {
+                    return;
+                }
+                types.push(TypeLayout {
+                    name: stringify!($name),
+                    doc: concat!($($doc),*),
+                    shape: Shape::Flags(vec![ $( VariantLayout {
+                        name: stringify!($variant),
+                        tag: $value,
+                        payload: None,
+                        doc: concat!($($variant_doc),*),
+                    } ),* ]),
+                });
+            }
+        }
+
+        #[cfg(feature = "test-support")]
         impl $crate::telegram::sample::Sample for $name {
             fn sample(rng: &mut dyn rand_core::RngCore) -> Self {
                 $name::ALL[$crate::telegram::sample::below(rng, $name::ALL.len() as u64) as usize]
@@ -262,6 +340,8 @@ pub mod card;
 pub mod catalog;
 pub mod delivery;
 pub mod inquiry;
+#[cfg(feature = "test-support")]
+pub mod layout;
 pub mod network;
 pub mod operator;
 pub mod payment;
@@ -269,7 +349,7 @@ pub mod payout;
 pub mod refund;
 pub mod registration;
 pub mod reject;
-#[cfg(feature = "sample")]
+#[cfg(feature = "test-support")]
 pub mod sample;
 pub mod statement;
 
@@ -561,8 +641,22 @@ macro_rules! catalog {
                 })
             }
 
+            /// Each code with its body type's name, and every named type the
+            /// bodies use, in order of first use (docs/protocol.md is generated
+            /// from this).
+            #[cfg(feature = "test-support")]
+            pub fn layouts() -> (Vec<(Code, &'static str)>, Vec<layout::TypeLayout>) {
+                let mut bodies = Vec::new();
+                let mut types = Vec::new();
+                $(
+                    bodies.push((Code::$constant, stringify!($body)));
+                    <$body as layout::Layout>::collect(&mut types);
+                )*
+                (bodies, types)
+            }
+
             /// A random well-formed body for `code` (tests and fuzzing only).
-            #[cfg(feature = "sample")]
+            #[cfg(feature = "test-support")]
             pub fn sample(code: Code, rng: &mut dyn rand_core::RngCore) -> Body {
                 match code.base().number() {
                     $( $number => Body::$variant(<$body as sample::Sample>::sample(rng)), )*

@@ -1,5 +1,5 @@
 //! Random well-formed values, for property tests, fuzzing and benchmarks
-//! (feature `sample`; never enabled in production builds).
+//! (feature `test-support`; never enabled in production builds).
 //!
 //! Every body type gets [`Sample`] from the macro that declares it; the few
 //! with rules between their fields write it here, so that a sampled body is
