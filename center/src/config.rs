@@ -1,0 +1,250 @@
+//! The center's configuration file (`DIR/center.toml`).
+//!
+//! `denbun-center init` writes [`TEMPLATE`], where every key is present with
+//! its default and a comment. Unknown keys are an error (a typo must not
+//! silently fall back to a default), and every limit is checked on load.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The file `init` writes: every key, its default and what it means.
+pub const TEMPLATE: &str = r#"# Denbun center configuration. Every key is shown with its default.
+# Changes take effect at the next `denbun-center serve`.
+
+# Address and port the center listens on. Terminals connect here.
+listen = "127.0.0.1:7700"
+
+[limits]
+# Open connections at once, over all terminals. Further connections are
+# answered with a "busy" reject and closed.
+connections_max = 1024
+# Open connections at once from one IP address.
+connections_per_address_max = 64
+# Handshakes being computed at once (bounds the CPU spent on newcomers).
+handshakes_concurrent_max = 64
+# The Noise handshake must finish within this time.
+handshake_timeout_ms = 5000
+# Once a frame's first byte has arrived, the whole frame must arrive within
+# this time (a trickling sender is cut off).
+frame_timeout_ms = 10000
+# After this long with no telegram, the center sends an echo probe.
+idle_timeout_ms = 60000
+# A terminal that does not answer the echo probe within this time is closed.
+echo_answer_timeout_ms = 20000
+# A signed-on session must sign on within this time of its handshake.
+sign_on_timeout_ms = 30000
+# Telegrams per second one sender may send (token bucket refill rate).
+telegrams_per_second_per_sender = 200
+# Burst above that rate one sender may send.
+telegram_burst_per_sender = 400
+# Applications (unsigned) accepted per IP address per hour.
+applications_per_address_per_hour = 20
+# How long an activation code stays valid.
+activation_code_ttl_hours = 720
+# Wrong activation codes allowed before an application is locked.
+activation_attempts_max = 5
+# Telegrams committed together in one storage write and one flush.
+group_commit_telegrams_max = 256
+
+[texts]
+# Shown to newcomers before they apply.
+guide = """Welcome to the Denbun settlement center.
+Members buy from stores with a virtual prepaid card issued by the center.
+Stores sell goods, and the center pays them out to their bank accounts.
+Apply first; your activation code arrives by post."""
+# The agreement a general member accepts when applying.
+member_agreement = """Member agreement: your prepaid balance is held by the center.
+Every payment you sign is final once the center has answered it.
+Keep password B secret: with it, anyone holding your key file can pay."""
+# The agreement a store accepts when applying.
+store_agreement = """Store agreement: the center pays out delivered orders to your bank
+account after an operator approves the payout batch. Refunds are drawn
+from your payable balance."""
+"#;
+
+/// The parsed configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Every cap and deadline.
+    pub limits: Limits,
+    /// Guide and agreements.
+    pub texts: Texts,
+}
+
+/// Caps and deadlines (see [`TEMPLATE`] for their meaning).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub connections_max: u32,
+    pub connections_per_address_max: u32,
+    pub handshakes_concurrent_max: u32,
+    pub handshake_timeout_ms: u64,
+    pub frame_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub echo_answer_timeout_ms: u64,
+    pub sign_on_timeout_ms: u64,
+    pub telegrams_per_second_per_sender: u32,
+    pub telegram_burst_per_sender: u32,
+    pub applications_per_address_per_hour: u32,
+    pub activation_code_ttl_hours: u32,
+    pub activation_attempts_max: u8,
+    pub group_commit_telegrams_max: u32,
+}
+
+/// Texts shown to newcomers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    pub guide: String,
+    pub member_agreement: String,
+    pub store_agreement: String,
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    /// The file is not valid TOML or has unknown or missing keys.
+    #[error("{path} is not a valid configuration: {message}")]
+    Parse { path: String, message: String },
+    /// A value is outside its allowed range.
+    #[error("{path}: `{key}` must be {expected}")]
+    Range { path: String, key: &'static str, expected: &'static str },
+}
+
+impl Config {
+    /// The defaults (the template, parsed).
+    pub fn default_config() -> Self {
+        Self::parse(TEMPLATE, "(built-in defaults)").expect("the template is a valid configuration")
+    }
+
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks configuration text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|error| ConfigError::Parse { path: origin.to_owned(), message: error.to_string() })?;
+        config.check(origin)?;
+        Ok(config)
+    }
+
+    fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        let range = |ok: bool, key: &'static str, expected: &'static str| {
+            if ok { Ok(()) } else { Err(ConfigError::Range { path: origin.to_owned(), key, expected }) }
+        };
+        range((1..=100_000).contains(&limits.connections_max), "limits.connections_max", "1..=100000")?;
+        range(
+            (1..=limits.connections_max).contains(&limits.connections_per_address_max),
+            "limits.connections_per_address_max",
+            "between 1 and connections_max",
+        )?;
+        range((1..=4_096).contains(&limits.handshakes_concurrent_max), "limits.handshakes_concurrent_max", "1..=4096")?;
+        range((100..=60_000).contains(&limits.handshake_timeout_ms), "limits.handshake_timeout_ms", "100..=60000")?;
+        range((100..=120_000).contains(&limits.frame_timeout_ms), "limits.frame_timeout_ms", "100..=120000")?;
+        range((1_000..=3_600_000).contains(&limits.idle_timeout_ms), "limits.idle_timeout_ms", "1000..=3600000")?;
+        range(
+            (100..=600_000).contains(&limits.echo_answer_timeout_ms),
+            "limits.echo_answer_timeout_ms",
+            "100..=600000",
+        )?;
+        range((100..=600_000).contains(&limits.sign_on_timeout_ms), "limits.sign_on_timeout_ms", "100..=600000")?;
+        range(
+            (1..=100_000).contains(&limits.telegrams_per_second_per_sender),
+            "limits.telegrams_per_second_per_sender",
+            "1..=100000",
+        )?;
+        range(
+            (limits.telegrams_per_second_per_sender..=1_000_000).contains(&limits.telegram_burst_per_sender),
+            "limits.telegram_burst_per_sender",
+            "at least telegrams_per_second_per_sender",
+        )?;
+        range(
+            (1..=10_000).contains(&limits.applications_per_address_per_hour),
+            "limits.applications_per_address_per_hour",
+            "1..=10000",
+        )?;
+        range((1..=8_760).contains(&limits.activation_code_ttl_hours), "limits.activation_code_ttl_hours", "1..=8760")?;
+        range((1..=20).contains(&limits.activation_attempts_max), "limits.activation_attempts_max", "1..=20")?;
+        range(
+            (1..=4_096).contains(&limits.group_commit_telegrams_max),
+            "limits.group_commit_telegrams_max",
+            "1..=4096",
+        )?;
+        let text_max = denbun_protocol::limits::GUIDE_TEXT_BYTES_MAX;
+        for (key, text) in [
+            ("texts.guide", &self.texts.guide),
+            ("texts.member_agreement", &self.texts.member_agreement),
+            ("texts.store_agreement", &self.texts.store_agreement),
+        ] {
+            range(text.len() <= text_max, key, "at most 16 KiB of UTF-8")?;
+        }
+        Ok(())
+    }
+}
+
+impl Limits {
+    /// The handshake deadline.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+    /// The per-frame deadline.
+    pub fn frame_timeout(&self) -> Duration {
+        Duration::from_millis(self.frame_timeout_ms)
+    }
+    /// Idle time before an echo probe.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+    /// Time allowed to answer an echo probe.
+    pub fn echo_answer_timeout(&self) -> Duration {
+        Duration::from_millis(self.echo_answer_timeout_ms)
+    }
+    /// Time allowed between handshake and sign-on.
+    pub fn sign_on_timeout(&self) -> Duration {
+        Duration::from_millis(self.sign_on_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_to_the_defaults() {
+        let config = Config::default_config();
+        assert_eq!(config.listen.port(), 7700);
+        assert_eq!(config.limits.handshake_timeout(), Duration::from_secs(5));
+        assert_eq!(config.limits.frame_timeout(), Duration::from_secs(10));
+        assert_eq!(config.limits.idle_timeout(), Duration::from_secs(60));
+        assert!(config.texts.guide.starts_with("Welcome"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_not_a_default() {
+        let text = TEMPLATE.replace("connections_max = 1024", "connection_max = 1024");
+        assert!(matches!(Config::parse(&text, "test"), Err(ConfigError::Parse { .. })));
+    }
+
+    #[test]
+    fn a_value_out_of_range_names_its_key() {
+        let text = TEMPLATE.replace("activation_attempts_max = 5", "activation_attempts_max = 0");
+        match Config::parse(&text, "test") {
+            Err(ConfigError::Range { key, .. }) => assert_eq!(key, "limits.activation_attempts_max"),
+            other => panic!("expected a range error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The center's durable state, behind a trait shaped by what the center
+//! needs: registers, idempotency records, the journal, mailboxes and the mail
+//! queue.
+//!
+//! **Architecture Invariant:** only `storage::sled_store` touches sled; no
+//! sled type appears in this trait, so another engine (PostgreSQL for a
+//! center that outgrows one machine) can implement it.
+//!
+//! **Durability contract:** [`Storage::commit`] applies a [`WriteBatch`]
+//! atomically and returns only once it is durable (fsynced). The committer
+//! puts the effects, idempotency records and journal entries of a whole group
+//! of telegrams into one batch, so a group shares one atomic write and one
+//! flush, and answers are sent only after `commit` returns.
+//!
+//! All methods block; async callers run them on the blocking pool.
+
+pub mod records;
+pub mod sled_store;
+
+use denbun_protocol::header::PartyId;
+
+pub use records::{
+    Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LetterRecord,
+    MailboxNotice, PartyRecord, PartyStatus,
+};
+pub use sled_store::SledStorage;
+
+/// A storage failure. The center answers "storage unavailable" and keeps
+/// nothing half-applied: a failed commit applied nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The engine reported an I/O error (disk full, permissions, …).
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    /// A stored record does not decode: the data directory is damaged.
+    #[error("stored record {key} is damaged: {reason}")]
+    Corrupt {
+        /// Which record (a readable key).
+        key: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+/// One write of a [`WriteBatch`].
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Insert or replace a member's, store's or operator's register entry.
+    Party(PartyRecord),
+    /// Set a counter (number allocation).
+    Counter(Counter, u64),
+    /// Record the answer given to (sender, processing number).
+    Idempotency {
+        /// Who sent the request.
+        sender: PartyId,
+        /// The sender's processing number.
+        processing_number: u64,
+        /// What was answered.
+        record: IdempotencyRecord,
+    },
+    /// Append a journal entry (its sequence must follow the head).
+    Journal(JournalEntry),
+    /// Put a notice into a recipient's mailbox.
+    MailboxPut(MailboxNotice),
+    /// Remove an acknowledged notice.
+    MailboxRemove {
+        /// Whose mailbox.
+        recipient: PartyId,
+        /// The notice's mailbox sequence.
+        sequence: u64,
+    },
+    /// Insert or replace a letter of the mail queue.
+    Letter(LetterRecord),
+}
+
+/// Writes applied together, atomically and durably.
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch {
+    /// The writes, applied in order (a later write to the same record wins).
+    pub writes: Vec<Write>,
+}
+
+impl WriteBatch {
+    /// Adds one write.
+    pub fn push(&mut self, write: Write) {
+        self.writes.push(write);
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
+
+/// The center's durable state.
+pub trait Storage: Send + Sync + 'static {
+    /// A register entry.
+    fn party(&self, party: PartyId) -> Result<Option<PartyRecord>, StorageError>;
+
+    /// Register entries of one kind with numbers above `after`, in number order.
+    fn parties(
+        &self,
+        kind: denbun_protocol::header::PartyKind,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PartyRecord>, StorageError>;
+
+    /// A counter's value (0 when never set).
+    fn counter(&self, counter: Counter) -> Result<u64, StorageError>;
+
+    /// The answer recorded for (sender, processing number).
+    fn idempotency(&self, sender: PartyId, processing_number: u64) -> Result<Option<IdempotencyRecord>, StorageError>;
+
+    /// The journal's last sequence and hash (sequence 0 and zero hash when empty).
+    fn journal_head(&self) -> Result<JournalHead, StorageError>;
+
+    /// Journal entries with sequence `>= from`, in order.
+    fn journal(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError>;
+
+    /// Journal entries whose telegram was sent by `sender`, newest first, with
+    /// sequence `< before`.
+    fn journal_by_sender(&self, sender: PartyId, before: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError>;
+
+    /// Notices waiting for `recipient` with sequence `> after`, in order.
+    fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError>;
+
+    /// Letters with id `> after`, in order.
+    fn letters(&self, after: u64, limit: usize) -> Result<Vec<LetterRecord>, StorageError>;
+
+    /// Every idempotency record, in (sender, processing number) order, for
+    /// the audit; `visit` returns false to stop.
+    fn for_each_idempotency(
+        &self,
+        visit: &mut dyn FnMut(PartyId, u64, &IdempotencyRecord) -> bool,
+    ) -> Result<(), StorageError>;
+
+    /// Applies `batch` atomically; returns once it is durable.
+    fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError>;
+
+    /// Bytes the data uses on disk (for statistics and the performance table).
+    fn size_on_disk_bytes(&self) -> Result<u64, StorageError>;
+}

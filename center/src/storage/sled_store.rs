@@ -1,0 +1,436 @@
+//! [`Storage`] on sled 0.34: the only module that touches sled.
+//!
+//! Everything lives in one tree with a one-byte prefix per record family, so
+//! a whole group of telegrams commits with one `apply_batch` (atomic within a
+//! tree, and far cheaper than a multi-tree transaction) followed by one
+//! `flush` (fsync). Keys are big-endian so prefix scans come out in order.
+//!
+//! | prefix | key after the prefix              | value               |
+//! |--------|-----------------------------------|---------------------|
+//! | `p`    | party kind, number                | [`PartyRecord`]     |
+//! | `c`    | counter byte                      | u64                 |
+//! | `i`    | sender kind, number, processing # | [`IdempotencyRecord`] |
+//! | `j`    | sequence                          | [`JournalEntry`]    |
+//! | `h`    | (none)                            | [`JournalHead`]     |
+//! | `s`    | sender kind, number, sequence     | (empty: an index)   |
+//! | `m`    | recipient kind, number, sequence  | [`MailboxNotice`]   |
+//! | `l`    | letter id                         | [`LetterRecord`]    |
+
+use std::path::Path;
+
+use denbun_protocol::header::{PartyId, PartyKind};
+use denbun_protocol::wire::{Wire, decode_exact};
+
+use super::records::encode;
+use super::{
+    Counter, IdempotencyRecord, JournalEntry, JournalHead, LetterRecord, MailboxNotice, PartyRecord, Storage,
+    StorageError, Write, WriteBatch,
+};
+
+const PREFIX_PARTY: u8 = b'p';
+const PREFIX_COUNTER: u8 = b'c';
+const PREFIX_IDEMPOTENCY: u8 = b'i';
+const PREFIX_JOURNAL: u8 = b'j';
+const PREFIX_JOURNAL_HEAD: u8 = b'h';
+const PREFIX_JOURNAL_BY_SENDER: u8 = b's';
+const PREFIX_MAILBOX: u8 = b'm';
+const PREFIX_LETTER: u8 = b'l';
+
+/// The center's data in a sled database.
+pub struct SledStorage {
+    database: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledStorage {
+    /// Opens (or creates) the database in `directory`.
+    pub fn open(directory: &Path) -> Result<Self, StorageError> {
+        let database = sled::Config::new()
+            .path(directory)
+            // We flush explicitly before answering; the background flush only
+            // bounds what an unacknowledged write might lose.
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(io_error)?;
+        let tree = database.open_tree("center").map_err(io_error)?;
+        Ok(Self { database, tree })
+    }
+
+    fn get_record<T: Wire>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
+        match self.tree.get(key).map_err(io_error)? {
+            None => Ok(None),
+            Some(bytes) => decode_record(key, &bytes).map(Some),
+        }
+    }
+
+    fn scan<T: Wire>(&self, start: Vec<u8>, prefix: &[u8], limit: usize) -> Result<Vec<T>, StorageError> {
+        let mut records = Vec::new();
+        for item in self.tree.range(start..) {
+            if records.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(io_error)?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            records.push(decode_record(&key, &value)?);
+        }
+        Ok(records)
+    }
+}
+
+fn io_error(error: sled::Error) -> StorageError {
+    StorageError::Io(error.to_string())
+}
+
+fn decode_record<T: Wire>(key: &[u8], bytes: &[u8]) -> Result<T, StorageError> {
+    decode_exact(bytes).map_err(|error| StorageError::Corrupt { key: readable_key(key), reason: error.to_string() })
+}
+
+fn readable_key(key: &[u8]) -> String {
+    match key.split_first() {
+        Some((prefix, rest)) => format!("{}/{}", char::from(*prefix), hex_string(rest)),
+        None => "(empty key)".to_owned(),
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn party_key(prefix: u8, party: PartyId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + 9 + 8);
+    key.push(prefix);
+    key.extend_from_slice(&encode(&party));
+    key
+}
+
+fn party_sequence_key(prefix: u8, party: PartyId, sequence: u64) -> Vec<u8> {
+    let mut key = party_key(prefix, party);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+fn sequence_key(prefix: u8, sequence: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(prefix);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+impl Storage for SledStorage {
+    fn party(&self, party: PartyId) -> Result<Option<PartyRecord>, StorageError> {
+        self.get_record(&party_key(PREFIX_PARTY, party))
+    }
+
+    fn parties(&self, kind: PartyKind, after: u64, limit: usize) -> Result<Vec<PartyRecord>, StorageError> {
+        if after == u64::MAX {
+            return Ok(Vec::new());
+        }
+        let prefix = [PREFIX_PARTY, kind as u8];
+        let mut start = prefix.to_vec();
+        start.extend_from_slice(&(after + 1).to_be_bytes());
+        self.scan(start, &prefix, limit)
+    }
+
+    fn counter(&self, counter: Counter) -> Result<u64, StorageError> {
+        Ok(self.get_record::<u64>(&[PREFIX_COUNTER, counter as u8])?.unwrap_or(0))
+    }
+
+    fn idempotency(&self, sender: PartyId, processing_number: u64) -> Result<Option<IdempotencyRecord>, StorageError> {
+        self.get_record(&party_sequence_key(PREFIX_IDEMPOTENCY, sender, processing_number))
+    }
+
+    fn journal_head(&self) -> Result<JournalHead, StorageError> {
+        Ok(self.get_record(&[PREFIX_JOURNAL_HEAD])?.unwrap_or(JournalHead { sequence: 0, hash: [0; 32] }))
+    }
+
+    fn journal(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
+        self.scan(sequence_key(PREFIX_JOURNAL, from), &[PREFIX_JOURNAL], limit)
+    }
+
+    fn journal_by_sender(&self, sender: PartyId, before: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
+        let prefix = party_key(PREFIX_JOURNAL_BY_SENDER, sender);
+        let end = party_sequence_key(PREFIX_JOURNAL_BY_SENDER, sender, before);
+        let mut entries = Vec::new();
+        for item in self.tree.range(prefix.clone()..end).rev() {
+            if entries.len() >= limit {
+                break;
+            }
+            let (key, _) = item.map_err(io_error)?;
+            let sequence_bytes: [u8; 8] = key[prefix.len()..]
+                .try_into()
+                .map_err(|_| StorageError::Corrupt { key: readable_key(&key), reason: "bad index key".to_owned() })?;
+            let sequence = u64::from_be_bytes(sequence_bytes);
+            match self.get_record(&sequence_key(PREFIX_JOURNAL, sequence))? {
+                Some(entry) => entries.push(entry),
+                None => {
+                    return Err(StorageError::Corrupt {
+                        key: readable_key(&key),
+                        reason: format!("index names journal entry {sequence}, which is missing"),
+                    });
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError> {
+        if after == u64::MAX {
+            return Ok(Vec::new());
+        }
+        let prefix = party_key(PREFIX_MAILBOX, recipient);
+        self.scan(party_sequence_key(PREFIX_MAILBOX, recipient, after + 1), &prefix, limit)
+    }
+
+    fn letters(&self, after: u64, limit: usize) -> Result<Vec<LetterRecord>, StorageError> {
+        if after == u64::MAX {
+            return Ok(Vec::new());
+        }
+        self.scan(sequence_key(PREFIX_LETTER, after + 1), &[PREFIX_LETTER], limit)
+    }
+
+    fn for_each_idempotency(
+        &self,
+        visit: &mut dyn FnMut(PartyId, u64, &IdempotencyRecord) -> bool,
+    ) -> Result<(), StorageError> {
+        for item in self.tree.scan_prefix([PREFIX_IDEMPOTENCY]) {
+            let (key, value) = item.map_err(io_error)?;
+            let mut reader = denbun_protocol::wire::Reader::new(&key[1..]);
+            let parsed = PartyId::decode(&mut reader).and_then(|party| {
+                let number = u64::decode(&mut reader)?;
+                reader.finish()?;
+                Ok((party, number))
+            });
+            let (sender, processing_number) =
+                parsed.map_err(|error| StorageError::Corrupt { key: readable_key(&key), reason: error.to_string() })?;
+            let record: IdempotencyRecord = decode_record(&key, &value)?;
+            if !visit(sender, processing_number, &record) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut sled_batch = sled::Batch::default();
+        let mut head: Option<JournalHead> = None;
+        for write in &batch.writes {
+            match write {
+                Write::Party(record) => sled_batch.insert(party_key(PREFIX_PARTY, record.party), encode(record)),
+                Write::Counter(counter, value) => sled_batch.insert(&[PREFIX_COUNTER, *counter as u8], encode(value)),
+                Write::Idempotency { sender, processing_number, record } => sled_batch
+                    .insert(party_sequence_key(PREFIX_IDEMPOTENCY, *sender, *processing_number), encode(record)),
+                Write::Journal(entry) => {
+                    let expected = match head {
+                        Some(ref head) => head.sequence + 1,
+                        None => self.journal_head()?.sequence + 1,
+                    };
+                    // Our own invariant: the committer numbers entries from the head.
+                    assert_eq!(entry.sequence, expected, "journal entries must follow the head");
+                    sled_batch.insert(sequence_key(PREFIX_JOURNAL, entry.sequence), encode(entry));
+                    sled_batch.insert(
+                        party_sequence_key(PREFIX_JOURNAL_BY_SENDER, entry.summary.sender, entry.sequence),
+                        Vec::new(),
+                    );
+                    head = Some(JournalHead { sequence: entry.sequence, hash: entry.hash() });
+                }
+                Write::MailboxPut(notice) => sled_batch
+                    .insert(party_sequence_key(PREFIX_MAILBOX, notice.recipient, notice.sequence), encode(notice)),
+                Write::MailboxRemove { recipient, sequence } => {
+                    sled_batch.remove(party_sequence_key(PREFIX_MAILBOX, *recipient, *sequence))
+                }
+                Write::Letter(letter) => sled_batch.insert(sequence_key(PREFIX_LETTER, letter.id), encode(letter)),
+            }
+        }
+        if let Some(head) = head {
+            sled_batch.insert(&[PREFIX_JOURNAL_HEAD], encode(&head));
+        }
+        self.tree.apply_batch(sled_batch).map_err(io_error)?;
+        self.database.flush().map_err(io_error)?;
+        Ok(())
+    }
+
+    fn size_on_disk_bytes(&self) -> Result<u64, StorageError> {
+        self.database.size_on_disk().map_err(io_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use denbun_protocol::wire::{Blob, Text};
+
+    use super::*;
+    use crate::storage::{JournalDirection, JournalSummary, PartyStatus};
+
+    fn member(number: u64) -> PartyId {
+        PartyId::member(number).unwrap()
+    }
+
+    fn party_record(party: PartyId) -> PartyRecord {
+        PartyRecord {
+            party,
+            status: PartyStatus::Registered,
+            name: Text::new("Hanako Yamada").unwrap(),
+            address: Text::new("1-2-3 Chiyoda, Tokyo").unwrap(),
+            date_of_birth: None,
+            trade_name: None,
+            bank_account: Blob::default(),
+            verification_key: Some([7; 32]),
+            delivery_key: Some([8; 32]),
+            activation: None,
+            applied_at_ms: 1,
+            registered_at_ms: 2,
+        }
+    }
+
+    fn journal_entry(sequence: u64, previous_hash: [u8; 32], sender: PartyId) -> JournalEntry {
+        JournalEntry {
+            sequence,
+            previous_hash,
+            recorded_at_ms: 1_000 + sequence,
+            direction: JournalDirection::In,
+            session: 1,
+            peer: Text::new("127.0.0.1:5000").unwrap(),
+            summary: JournalSummary {
+                sender,
+                recipient: PartyId::CENTER,
+                code: 8000,
+                result: 0,
+                processing_number: sequence,
+            },
+            decoded: true,
+            telegram: Blob::new(vec![sequence as u8; 10]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_commit_survives_reopening_the_database() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let storage = SledStorage::open(directory.path()).unwrap();
+            let mut batch = WriteBatch::default();
+            batch.push(Write::Party(party_record(member(5))));
+            batch.push(Write::Counter(Counter::LastMember, 5));
+            storage.commit(&batch).unwrap();
+        }
+        let storage = SledStorage::open(directory.path()).unwrap();
+        assert_eq!(storage.party(member(5)).unwrap(), Some(party_record(member(5))));
+        assert_eq!(storage.counter(Counter::LastMember).unwrap(), 5);
+        assert_eq!(storage.counter(Counter::LastStore).unwrap(), 0);
+        assert_eq!(storage.party(member(6)).unwrap(), None);
+    }
+
+    #[test]
+    fn parties_are_listed_in_number_order_by_kind() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let mut batch = WriteBatch::default();
+        for number in [3, 1, 2] {
+            batch.push(Write::Party(party_record(member(number))));
+        }
+        batch.push(Write::Party(party_record(PartyId::store(1).unwrap())));
+        storage.commit(&batch).unwrap();
+        let numbers: Vec<u64> =
+            storage.parties(PartyKind::Member, 0, 10).unwrap().iter().map(|record| record.party.number()).collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        let after_one: Vec<u64> =
+            storage.parties(PartyKind::Member, 1, 1).unwrap().iter().map(|record| record.party.number()).collect();
+        assert_eq!(after_one, [2]);
+        assert_eq!(storage.parties(PartyKind::Store, 0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_journal_chains_and_indexes_by_sender() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let first = journal_entry(1, [0; 32], member(1));
+        let second = journal_entry(2, first.hash(), member(2));
+        let third = journal_entry(3, second.hash(), member(1));
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Journal(first.clone()));
+        batch.push(Write::Journal(second.clone()));
+        storage.commit(&batch).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Journal(third.clone()));
+        storage.commit(&batch).unwrap();
+
+        assert_eq!(storage.journal_head().unwrap(), JournalHead { sequence: 3, hash: third.hash() });
+        assert_eq!(storage.journal(2, 10).unwrap(), [second, third.clone()]);
+        let by_member_one = storage.journal_by_sender(member(1), u64::MAX, 10).unwrap();
+        assert_eq!(by_member_one, [third, first]);
+    }
+
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_journal_entry_out_of_sequence_is_our_own_bug_and_asserts() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Journal(journal_entry(2, [0; 32], member(1))));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| storage.commit(&batch)));
+        assert!(result.is_err());
+        assert_eq!(storage.journal_head().unwrap().sequence, 0);
+    }
+
+    #[test]
+    fn mailbox_notices_come_in_order_and_leave_when_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let mut batch = WriteBatch::default();
+        for sequence in [4, 2, 9] {
+            batch.push(Write::MailboxPut(MailboxNotice {
+                recipient: member(1),
+                sequence,
+                telegram: Blob::new(vec![sequence as u8]).unwrap(),
+            }));
+        }
+        batch.push(Write::MailboxPut(MailboxNotice { recipient: member(2), sequence: 3, telegram: Blob::default() }));
+        storage.commit(&batch).unwrap();
+        let sequences = |storage: &SledStorage| -> Vec<u64> {
+            storage.mailbox(member(1), 0, 10).unwrap().iter().map(|notice| notice.sequence).collect()
+        };
+        assert_eq!(sequences(&storage), [2, 4, 9]);
+        let mut batch = WriteBatch::default();
+        batch.push(Write::MailboxRemove { recipient: member(1), sequence: 4 });
+        storage.commit(&batch).unwrap();
+        assert_eq!(sequences(&storage), [2, 9]);
+        assert_eq!(storage.mailbox(member(1), 2, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn idempotency_records_are_found_and_visited() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let record = IdempotencyRecord {
+            request_digest: [1; 32],
+            request_code: 4000,
+            answer: Blob::new(vec![1, 2, 3]).unwrap(),
+            journal_sequence: 1,
+        };
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Idempotency { sender: member(1), processing_number: 42, record: record.clone() });
+        storage.commit(&batch).unwrap();
+        assert_eq!(storage.idempotency(member(1), 42).unwrap(), Some(record));
+        assert_eq!(storage.idempotency(member(1), 43).unwrap(), None);
+        let mut seen = Vec::new();
+        storage
+            .for_each_idempotency(&mut |sender, number, _| {
+                seen.push((sender, number));
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, [(member(1), 42)]);
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_not_misread() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        storage.tree.insert(party_key(PREFIX_PARTY, member(1)), vec![1, 2, 3]).unwrap();
+        assert!(matches!(storage.party(member(1)), Err(StorageError::Corrupt { .. })));
+    }
+}
