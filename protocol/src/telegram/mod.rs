@@ -534,6 +534,22 @@ impl CodeRule {
         }
     }
 
+    /// Whether the center accepts this request only in a session signed on
+    /// (8000) as its sender. True for every request but the guide, the
+    /// application, the registration (no registered key to sign on with yet),
+    /// the sign-on itself and the echo. The reason: an answer can carry
+    /// private data (a balance, a statement, an inquiry), and a signed
+    /// request is self-authenticating, so without this rule anyone who
+    /// recorded it could replay it in their own session and read the answer.
+    /// Signing stays possible offline (claim 3): only sending needs a session.
+    pub fn needs_sign_on(&self) -> bool {
+        self.function == Function::Request
+            && !matches!(
+                self.code,
+                Code::GUIDE_REQUEST | Code::APPLICATION | Code::REGISTRATION | Code::SIGN_ON | Code::ECHO
+            )
+    }
+
     /// Whether `sender` may send this code to `recipient`: both kinds listed,
     /// and the center at exactly one end.
     pub fn permits(&self, sender: PartyKind, recipient: PartyKind) -> bool {
