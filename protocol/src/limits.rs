@@ -86,13 +86,13 @@ pub const SOFTWARE_VERSION_BYTES_MAX: usize = 32;
 pub const ACCOUNT_HOLDER_BYTES_MAX: usize = 90;
 /// Carrier name on a shipment.
 pub const CARRIER_BYTES_MAX: usize = 64;
-/// Catalog items in one catalog publish telegram; a catalog of
-/// CATALOG_ITEMS_MAX items is published in up to CATALOG_PARTS_MAX parts.
+/// Catalog items in one catalog publish telegram (50 maximal items fit in one body).
 pub const CATALOG_PUBLISH_ITEMS_MAX: usize = 50;
+/// Parts a catalog version of CATALOG_ITEMS_MAX items is published in.
 pub const CATALOG_PARTS_MAX: usize = CATALOG_ITEMS_MAX.div_ceil(CATALOG_PUBLISH_ITEMS_MAX);
-/// Sealed delivery: each chunk is ChaCha20-Poly1305 ciphertext of this many
-/// plaintext bytes (the last chunk may be shorter) plus its tag.
+/// Sealed delivery: the ChaCha20-Poly1305 tag after each sealed chunk.
 pub const DELIVERY_SEAL_TAG_BYTES: usize = 16;
+/// Plaintext bytes sealed into each full delivery chunk (the last may hold fewer).
 pub const DELIVERY_PLAINTEXT_CHUNK_BYTES: usize = DELIVERY_CHUNK_BYTES_MAX - DELIVERY_SEAL_TAG_BYTES;
 /// Bank transfer file bytes in one payout export answer.
 pub const EXPORT_CHUNK_BYTES_MAX: usize = 32 * 1024;
