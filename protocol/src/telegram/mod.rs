@@ -2,7 +2,7 @@
 //! the [`Telegram`] that puts header, body and signature together.
 //!
 //! One module per family (mini-redis style): each declares its body types
-//! with [`body_struct!`] / [`body_enum!`], which give them their canonical
+//! with `body_struct!` / `body_enum!`, which give them their canonical
 //! encoding ([`crate::wire::Wire`]) and a compile-time bound on their encoded
 //! size. This module only dispatches: the `catalog!` table below is the single
 //! source of the code numbers, the [`Body`] enum, the sender/recipient rules
