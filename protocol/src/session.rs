@@ -464,10 +464,11 @@ struct ContributoryX25519 {
 
 impl Default for ContributoryX25519 {
     fn default() -> Self {
-        // snow calls `set` or `generate` before using the key; until then it
-        // holds the public key of the all-zero secret, which is never sent.
-        let secret = [0_u8; NOISE_SECRET_KEY_BYTES];
-        Self { public: public_key_from_secret(&secret), secret: Zeroizing::new(secret) }
+        // snow calls `set` or `generate` before it uses a key, so this
+        // placeholder is never used. It is not even a valid pair: deriving
+        // the public key here would cost a scalar multiplication per key slot
+        // per handshake, for nothing.
+        Self { secret: Zeroizing::new([0_u8; NOISE_SECRET_KEY_BYTES]), public: [0_u8; NOISE_PUBLIC_KEY_BYTES] }
     }
 }
 
