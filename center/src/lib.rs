@@ -3,5 +3,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod config;
+pub mod flows;
+pub mod mail;
+pub mod server;
+pub mod service;
 pub mod storage;

@@ -1,1 +1,283 @@
-fn main() {}
+//! `denbun-center`: set up, run and check a Denbun settlement center.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use denbun_center::config::{Config, TEMPLATE};
+use denbun_center::service::Center;
+use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
+use denbun_center::{audit, server};
+use denbun_client::keys::{generate_center_keys, generate_member_keys_from_os};
+use denbun_client::vault::{CenterKeyFile, IdentityCardFile, NewVault, Vault, VaultConfig};
+use denbun_protocol::header::PartyId;
+use denbun_protocol::identity::CenterIdentity;
+use denbun_protocol::keyfile::{Password, Profile};
+use denbun_protocol::wire::{Blob, Text};
+use rand_core::OsRng;
+
+/// File names inside the data directory.
+const CONFIG_FILE: &str = "center.toml";
+const KEY_FILE: &str = "center.key";
+const IDENTITY_FILE: &str = "center.pub";
+const DATABASE_DIRECTORY: &str = "db";
+const LOG_DIRECTORY: &str = "log";
+const OPERATOR_DIRECTORY: &str = "operators";
+
+#[derive(Parser)]
+#[command(name = "denbun-center", version, about = "The Denbun settlement center")]
+struct Arguments {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: keys, config, the first operator, center.pub.
+    ///
+    /// The center's passphrase is read from the file named by
+    /// DENBUN_CENTER_PASSPHRASE_FILE, or asked for. The first operator's
+    /// passwords A and B come from DENBUN_PASSWORD_A_FILE and
+    /// DENBUN_PASSWORD_B_FILE, or are asked for.
+    Init {
+        /// The data directory to create.
+        #[arg(long)]
+        data: PathBuf,
+        /// The center's name, shown to members.
+        #[arg(long, default_value = "Denbun Settlement Center")]
+        name: String,
+        /// Where terminals connect (host:port), written into center.pub and center.toml.
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        listen: String,
+    },
+    /// Run the center in the foreground until SIGINT or SIGTERM.
+    Serve {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Listen here instead of center.toml's address (port 0: any free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Check the data offline; exits non-zero naming what is wrong. The center must be stopped.
+    Audit {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    let result = match arguments.command {
+        Command::Init { data, name, listen } => init(&data, &name, &listen),
+        Command::Serve { data, listen } => serve(&data, listen),
+        Command::Audit { data } => run_audit(&data),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("denbun-center: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a secret from the file an environment variable names, or asks for it.
+fn secret(variable: &str, prompt: &str, confirm: bool) -> Result<Password, String> {
+    if let Some(path) = std::env::var_os(variable) {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read {} (named by {variable}): {error}", Path::new(&path).display()))?;
+        let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
+        if text.is_empty() {
+            return Err(format!("the file named by {variable} is empty"));
+        }
+        return Ok(Password::new(text));
+    }
+    let first =
+        rpassword::prompt_password(prompt).map_err(|error| format!("cannot read from the terminal: {error}"))?;
+    if first.is_empty() {
+        return Err("an empty passphrase is not allowed".to_owned());
+    }
+    if confirm {
+        let second = rpassword::prompt_password("Type it again: ")
+            .map_err(|error| format!("cannot read from the terminal: {error}"))?;
+        if first != second {
+            return Err("the two entries differ; nothing was created".to_owned());
+        }
+    }
+    Ok(Password::new(first))
+}
+
+fn init(data: &Path, name: &str, listen: &str) -> Result<ExitCode, String> {
+    if data.join(CONFIG_FILE).exists() || data.join(KEY_FILE).exists() {
+        return Err(format!("{} already holds a center; nothing was changed", data.display()));
+    }
+    let listen_address: std::net::SocketAddr =
+        listen.parse().map_err(|_| format!("--listen {listen} is not host:port (e.g. 127.0.0.1:7700)"))?;
+    let passphrase = secret("DENBUN_CENTER_PASSPHRASE_FILE", "New passphrase for the center's key file: ", true)?;
+    let operator_a = secret("DENBUN_PASSWORD_A_FILE", "Operator O001, new password A: ", true)?;
+    let operator_b = secret("DENBUN_PASSWORD_B_FILE", "Operator O001, new password B: ", true)?;
+    for directory in [data.to_owned(), data.join(LOG_DIRECTORY), data.join(OPERATOR_DIRECTORY), data.join("mail")] {
+        std::fs::create_dir_all(&directory)
+            .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    }
+    let name_text = Text::new(name).map_err(|error| format!("--name: {error}"))?;
+    let address_text = Text::new(listen).map_err(|error| format!("--listen: {error}"))?;
+    eprintln!("Deriving the key file's encryption key (scrypt, about a second)…");
+    let keys = generate_center_keys(&mut OsRng);
+    let contents = CenterKeyFile::create(
+        &data.join(KEY_FILE),
+        name_text,
+        address_text,
+        &keys,
+        &passphrase,
+        VaultConfig::STANDARD,
+        &mut OsRng,
+    )
+    .map_err(|error| error.to_string())?;
+    contents.identity.write(&data.join(IDENTITY_FILE)).map_err(|error| error.to_string())?;
+    let config = TEMPLATE.replace("listen = \"127.0.0.1:7700\"", &format!("listen = \"{listen_address}\""));
+    std::fs::write(data.join(CONFIG_FILE), config)
+        .map_err(|error| format!("cannot write {}: {error}", data.join(CONFIG_FILE).display()))?;
+
+    let operator = PartyId::operator(1).expect("operator 1 is a valid number");
+    let operator_keys = generate_member_keys_from_os(None);
+    let operator_record = PartyRecord {
+        party: operator,
+        status: PartyStatus::Registered,
+        name: Text::new("Operator 1").expect("short"),
+        address: Text::new(listen).map_err(|error| error.to_string())?,
+        date_of_birth: None,
+        trade_name: None,
+        bank_account: Blob::default(),
+        verification_key: Some(operator_keys.verification_key),
+        delivery_key: Some(operator_keys.delivery_public_key),
+        activation: None,
+        applied_at_ms: denbun_center::service::now_ms(),
+        registered_at_ms: denbun_center::service::now_ms(),
+    };
+    let operator_path = data.join(OPERATOR_DIRECTORY).join("O001.key");
+    eprintln!("Writing the operator key file (scrypt twice)…");
+    Vault::create(
+        &operator_path,
+        NewVault {
+            profile: Profile {
+                kind: denbun_protocol::keyfile::PartyKind::Operator,
+                number: 1,
+                name: operator_record.name.clone(),
+            },
+            center: contents.identity.clone(),
+            keys: operator_keys,
+        },
+        &operator_a,
+        &operator_b,
+        VaultConfig::STANDARD,
+        &mut OsRng,
+    )
+    .map_err(|error| error.to_string())?;
+    let storage = SledStorage::open(&data.join(DATABASE_DIRECTORY)).map_err(|error| error.to_string())?;
+    let mut batch = WriteBatch::default();
+    batch.push(Write::Party(operator_record));
+    batch.push(Write::Counter(Counter::LastMember, 0));
+    storage.commit(&batch).map_err(|error| error.to_string())?;
+    println!("Created the center in {}.", data.display());
+    println!("  config:        {}", data.join(CONFIG_FILE).display());
+    println!("  identity card: {} (give it to terminals)", data.join(IDENTITY_FILE).display());
+    println!("  operator key:  {} (operator O001)", operator_path.display());
+    println!("  fingerprint:   {} (read it to members who check their card)", contents.identity.short_fingerprint());
+    println!("Start it with: denbun-center serve --data {}", data.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_center(data: &Path) -> Result<(Config, denbun_protocol::keyfile::CenterKeyContents), String> {
+    let config = Config::load(&data.join(CONFIG_FILE)).map_err(|error| error.to_string())?;
+    let passphrase = secret("DENBUN_CENTER_PASSPHRASE_FILE", "Passphrase of the center's key file: ", false)?;
+    let keys = CenterKeyFile::open(&data.join(KEY_FILE), &passphrase).map_err(|error| error.to_string())?;
+    Ok((config, keys))
+}
+
+fn open_storage(data: &Path, purpose: &str) -> Result<SledStorage, String> {
+    SledStorage::open(&data.join(DATABASE_DIRECTORY)).map_err(|error| {
+        format!(
+            "cannot open the center's database for {purpose}: {error}. \
+             If the center is running, stop it first (only one process may hold the data directory)."
+        )
+    })
+}
+
+fn serve(data: &Path, listen: Option<std::net::SocketAddr>) -> Result<ExitCode, String> {
+    let (mut config, keys) = open_center(data)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    let _log_guard = init_logging(&data.join(LOG_DIRECTORY));
+    let storage: Arc<dyn Storage> = Arc::new(open_storage(data, "serving")?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    let listen_address = config.listen;
+    let (center, committer) = Center::start(config, &keys, storage, Some(data.to_owned()))
+        .map_err(|error| format!("cannot start the committer: {error}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen_address)
+            .await
+            .map_err(|error| format!("cannot listen on {listen_address}: {error}"))?;
+        let bound = listener.local_addr().map_err(|error| error.to_string())?;
+        // Terminals and tests find the center where center.pub says.
+        let mut identity: CenterIdentity = keys.identity.clone();
+        identity.address = Text::new(bound.to_string()).map_err(|error| error.to_string())?;
+        identity.write(&data.join(IDENTITY_FILE)).map_err(|error| error.to_string())?;
+        tracing::info!(address = %bound, fingerprint = %identity.short_fingerprint(), "center listening");
+        eprintln!("denbun-center: listening on {bound}");
+        server::run(listener, center, shutdown_signal()).await;
+        Ok::<(), String>(())
+    })?;
+    committer.join().map_err(|error| format!("the last group could not be made durable: {error}"))?;
+    tracing::info!("center stopped; every answered telegram is durable");
+    eprintln!("denbun-center: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot watch SIGTERM; stop the center with SIGINT");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Logs to stderr and to a daily-rotated file in the data directory (the printer).
+fn init_logging(directory: &Path) -> tracing_appender::non_blocking::WorkerGuard {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let appender = tracing_appender::rolling::daily(directory, "center.log");
+    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DENBUN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file_writer))
+        .init();
+    guard
+}
+
+fn run_audit(data: &Path) -> Result<ExitCode, String> {
+    let identity = CenterIdentity::read(&data.join(IDENTITY_FILE)).map_err(|error| error.to_string())?;
+    let center_key = ed25519_dalek::VerifyingKey::from_bytes(&identity.verification_key)
+        .map_err(|_| "center.pub holds an invalid verification key".to_owned())?;
+    let storage = open_storage(data, "the audit")?;
+    let report = audit::audit(&storage, &center_key).map_err(|error| format!("the audit could not read: {error}"))?;
+    println!("{report}");
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -6,14 +6,13 @@ use denbun_protocol::header::PartyId;
 use denbun_protocol::limits::{
     ADDRESS_BYTES_MAX, MESSAGE_BYTES_MAX, NAME_BYTES_MAX, TELEGRAM_BYTES_MAX, TRADE_NAME_BYTES_MAX,
 };
+use denbun_protocol::telegram::registration::ActivationCode;
 use denbun_protocol::wire::{Blob, Date, Text, Wire};
 use denbun_protocol::{wire_enum, wire_struct};
 use sha2::{Digest, Sha256};
 
 /// Bytes of an encoded payout bank account kept in the register.
 pub const BANK_ACCOUNT_BYTES_MAX: usize = 256;
-/// Bytes of a letter's text.
-pub const LETTER_BYTES_MAX: usize = 2_048;
 
 wire_enum! {
     /// Where a member or store stands.
@@ -149,12 +148,19 @@ wire_struct! {
         pub direction: JournalDirection,
         /// The session it travelled in (0 when none).
         pub session: u64,
+        /// The session's Noise handshake hash (zero when none): a sign-on's
+        /// signature covers it, so the audit can verify sign-ons too.
+        pub handshake_hash: [u8; 32],
         /// Peer address, as text.
         pub peer: Text<MESSAGE_BYTES_MAX>,
         /// Decoded fields for queries.
         pub summary: JournalSummary,
         /// Whether the telegram decoded (a refused, malformed input is kept too).
         pub decoded: bool,
+        /// In: the center verified its signature and acted on it. Out: signed by the center.
+        pub verified: bool,
+        /// Out: the sequence of the entry this answers (0 for notices and probes).
+        pub in_reply_to: u64,
         /// The telegram exactly as it travelled, signature included.
         pub telegram: Blob<TELEGRAM_BYTES_MAX>,
     }
@@ -193,7 +199,9 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// A letter for the post (activation codes travel out of band).
+    /// A letter for the post: activation codes travel out of band. The code
+    /// is kept here until the letter is printed; the console and `mail show`
+    /// are the only places that show it.
     pub struct LetterRecord {
         /// Letter id, from 1.
         pub id: u64,
@@ -203,8 +211,10 @@ wire_struct! {
         pub name: Text<NAME_BYTES_MAX>,
         /// Address on the envelope.
         pub address: Text<ADDRESS_BYTES_MAX>,
-        /// The letter's text.
-        pub text: Text<LETTER_BYTES_MAX>,
+        /// The one-time code (redacted by `Debug`).
+        pub activation_code: ActivationCode,
+        /// When the code stops working.
+        pub expires_at_ms: u64,
         /// When it was written.
         pub created_at_ms: u64,
         /// When an operator marked it printed.

@@ -294,6 +294,7 @@ mod tests {
             recorded_at_ms: 1_000 + sequence,
             direction: JournalDirection::In,
             session: 1,
+            handshake_hash: [0; 32],
             peer: Text::new("127.0.0.1:5000").unwrap(),
             summary: JournalSummary {
                 sender,
@@ -303,6 +304,8 @@ mod tests {
                 processing_number: sequence,
             },
             decoded: true,
+            verified: true,
+            in_reply_to: 0,
             telegram: Blob::new(vec![sequence as u8; 10]).unwrap(),
         }
     }

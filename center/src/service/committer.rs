@@ -1,0 +1,254 @@
+//! The committer: the center's single writer.
+//!
+//! Connection tasks hand it telegrams that are already decoded and verified
+//! (that work runs in parallel, on every core). It takes whatever has queued
+//! up — at most `group_commit_telegrams_max` — applies each through one
+//! [`Tx`], commits the whole group as one atomic batch with one flush, and
+//! only then answers each telegram. A group shares one write and one fsync,
+//! which is what lets many terminals be answered durably at once.
+//!
+//! It runs on its own OS thread, so storage calls never block the async
+//! workers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use denbun_protocol::reject::{Refused, RejectReason};
+use denbun_protocol::sign::{CenterFingerprint, Signer};
+use denbun_protocol::telegram::Telegram;
+use denbun_protocol::wire::Blob;
+use ed25519_dalek::SigningKey;
+use tokio::sync::{mpsc, oneshot};
+
+use super::registry::Registry;
+use super::tx::{Origin, Tx};
+use crate::config::Config;
+use crate::flows::{self, Decision, FlowContext};
+use crate::storage::{IdempotencyRecord, JournalDirection, JournalHead, Storage, StorageError, Write};
+
+/// What a connection hands the committer.
+pub enum Inbound {
+    /// Decoded, permitted for its sender, and signature-verified (or anonymous).
+    Verified(Box<Telegram>),
+    /// Refused before any flow ran: journaled, then answered with a reject.
+    Refused {
+        /// The telegram as received.
+        bytes: Vec<u8>,
+        /// What could be read of it.
+        refused: Refused,
+        /// Why it is refused.
+        reason: RejectReason,
+        /// A message for the person at the terminal (else the reason's own).
+        message: Option<String>,
+    },
+    /// Only to be journaled (echo probes the center sends, and their answers).
+    Record {
+        /// In or out.
+        direction: JournalDirection,
+        /// The telegram.
+        bytes: Vec<u8>,
+    },
+}
+
+/// One unit of work for the committer.
+pub struct Job {
+    /// Where it came from.
+    pub origin: Origin,
+    /// What arrived.
+    pub inbound: Inbound,
+    /// Where the answer goes (none for [`Inbound::Record`]).
+    pub reply: Option<oneshot::Sender<Reply>>,
+}
+
+/// The committer's answer to one job, sent only once it is durable.
+#[derive(Debug)]
+pub struct Reply {
+    /// The signed answer (or reject) to send back, byte for byte.
+    pub answer: Vec<u8>,
+    /// Whether this answer repeats one given before (same processing number).
+    pub repeated: bool,
+}
+
+/// Everything the committer thread owns.
+pub struct Committer {
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) signing_key: SigningKey,
+    pub(crate) fingerprint: CenterFingerprint,
+    pub(crate) config: Config,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) mail_directory: Option<PathBuf>,
+    pub(crate) clock: fn() -> u64,
+}
+
+impl Committer {
+    /// Runs until every sender of `jobs` is dropped; then returns after the
+    /// last group is durable.
+    pub fn run(self, mut jobs: mpsc::Receiver<Job>) -> Result<(), StorageError> {
+        let mut head = self.storage.journal_head()?;
+        let group_max = self.config.limits.group_commit_telegrams_max as usize;
+        let mut group = Vec::with_capacity(group_max);
+        while let Some(first) = jobs.blocking_recv() {
+            group.push(first);
+            while group.len() < group_max {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            head = self.commit_group(std::mem::take(&mut group), head);
+        }
+        Ok(())
+    }
+
+    /// Applies and commits one group; answers every job in it. Returns the
+    /// journal head after the group (unchanged when the commit failed).
+    fn commit_group(&self, group: Vec<Job>, head: JournalHead) -> JournalHead {
+        let now_ms = (self.clock)();
+        let mut tx = Tx::new(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms);
+        let mut answers = Vec::with_capacity(group.len());
+        let mut failure = None;
+        for job in &group {
+            match self.apply(&mut tx, job) {
+                Ok(reply) => answers.push(reply),
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let (batch, new_head, notified) = tx.finish();
+        let failure = match failure {
+            Some(error) => Some(error),
+            None => self.storage.commit(&batch).err(),
+        };
+        if let Some(error) = failure {
+            // Nothing of the group was applied: every telegram is refused as
+            // "storage unavailable" and may be sent again unchanged.
+            tracing::error!(%error, telegrams = group.len(), "storage failed; the group was refused and nothing applied");
+            for job in group {
+                let Some(reply) = job.reply else { continue };
+                let refused = match &job.inbound {
+                    Inbound::Verified(telegram) => Refused::from_header(telegram.header()),
+                    Inbound::Refused { refused, .. } => *refused,
+                    Inbound::Record { .. } => continue,
+                };
+                let answer = self.reject(&refused, RejectReason::StorageUnavailable, None, now_ms);
+                let _ = reply.send(Reply { answer, repeated: false });
+            }
+            return head;
+        }
+        self.write_letter_files(&batch.writes);
+        for (job, reply) in group.into_iter().zip(answers) {
+            if let (Some(sender), Some(reply)) = (job.reply, reply) {
+                // A connection that went away no longer needs its answer; the
+                // terminal gets it again by repeating the telegram.
+                let _ = sender.send(reply);
+            }
+        }
+        for party in notified {
+            self.registry.notify(party);
+        }
+        new_head
+    }
+
+    fn apply(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Option<Reply>, StorageError> {
+        let now_ms = tx.now_ms();
+        match &job.inbound {
+            Inbound::Record { direction: JournalDirection::In, bytes } => {
+                tx.journal_in(&job.origin, bytes, false);
+                Ok(None)
+            }
+            Inbound::Record { direction: JournalDirection::Out, bytes } => {
+                tx.journal_out(&job.origin, bytes, 0);
+                Ok(None)
+            }
+            Inbound::Refused { bytes, refused, reason, message } => {
+                let sequence = tx.journal_in(&job.origin, bytes, false);
+                let answer = self.reject(refused, *reason, message.as_deref(), now_ms);
+                tx.journal_out(&job.origin, &answer, sequence);
+                Ok(Some(Reply { answer, repeated: false }))
+            }
+            Inbound::Verified(telegram) => self.apply_verified(tx, job, telegram).map(Some),
+        }
+    }
+
+    fn apply_verified(&self, tx: &mut Tx<'_>, job: &Job, telegram: &Telegram) -> Result<Reply, StorageError> {
+        let now_ms = tx.now_ms();
+        let header = telegram.header();
+        let sender = header.sender();
+        let processing_number = header.processing_number();
+        let journal_sequence = tx.journal_in(&job.origin, telegram.as_bytes(), true);
+        let recorded = flows::records_idempotency(telegram.body());
+        let digest = telegram.content_digest(&self.fingerprint);
+        if recorded && let Some(record) = tx.idempotency(sender, processing_number)? {
+            let answer = if record.request_digest == digest {
+                record.answer.into_vec()
+            } else {
+                self.reject(&Refused::from_header(header), RejectReason::DuplicateProcessingNumber, None, now_ms)
+            };
+            let repeated = record.request_digest == digest;
+            tx.journal_out(&job.origin, &answer, journal_sequence);
+            return Ok(Reply { answer, repeated });
+        }
+        let context = FlowContext { config: &self.config, fingerprint: &self.fingerprint, origin: &job.origin };
+        let decision = flows::apply(tx, &context, telegram)?;
+        let (answer, transient) = match decision {
+            Decision::Answer(body) => {
+                let answer = Signer::center(&self.signing_key)
+                    .answer(header, now_ms, *body)
+                    .expect("flows answer with the body matching the request");
+                (answer.into_bytes(), false)
+            }
+            Decision::Reject(reason, message) => {
+                let answer = self.reject(&Refused::from_header(header), reason, message.as_deref(), now_ms);
+                (answer, is_transient(reason))
+            }
+        };
+        tx.journal_out(&job.origin, &answer, journal_sequence);
+        if recorded && !transient {
+            tx.put_idempotency(
+                sender,
+                processing_number,
+                IdempotencyRecord {
+                    request_digest: digest,
+                    request_code: header.code().base().number(),
+                    answer: Blob::new(answer.clone()).expect("a telegram fits its record field"),
+                    journal_sequence,
+                },
+            );
+        }
+        Ok(Reply { answer, repeated: false })
+    }
+
+    fn reject(&self, refused: &Refused, reason: RejectReason, message: Option<&str>, now_ms: u64) -> Vec<u8> {
+        Signer::center(&self.signing_key)
+            .reject(refused, reason, message, now_ms)
+            .expect("the center may reject any telegram")
+            .into_bytes()
+    }
+
+    /// Letters also go to `DIR/mail/` as text files for printing. The queue
+    /// in storage is the record; a file that cannot be written is logged.
+    fn write_letter_files(&self, writes: &[Write]) {
+        let Some(directory) = &self.mail_directory else { return };
+        for write in writes {
+            let Write::Letter(letter) = write else { continue };
+            if letter.printed_at_ms.is_some() {
+                continue;
+            }
+            let path = directory.join(format!("letter-{:06}.txt", letter.id));
+            if let Err(error) = std::fs::write(&path, crate::mail::letter_text(letter)) {
+                tracing::error!(path = %path.display(), %error, "could not write the letter file; it stays in the mail queue");
+            }
+        }
+    }
+}
+
+/// Refusals that say nothing about the telegram itself: it may be sent again
+/// with the same processing number and be applied then.
+fn is_transient(reason: RejectReason) -> bool {
+    matches!(
+        reason,
+        RejectReason::RateLimited | RejectReason::Busy | RejectReason::StorageUnavailable | RejectReason::InternalError
+    )
+}

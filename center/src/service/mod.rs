@@ -1,0 +1,181 @@
+//! The running center: its keys, its storage, the committer thread and the
+//! registry of signed-on sessions, shared by every connection.
+
+pub mod committer;
+pub mod registry;
+pub mod tx;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use denbun_protocol::header::PartyId;
+use denbun_protocol::identity::CenterIdentity;
+use denbun_protocol::keyfile::CenterKeyContents;
+use denbun_protocol::session::CenterNoiseKey;
+use denbun_protocol::sign::CenterFingerprint;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::storage::{PartyRecord, Storage, StorageError};
+use committer::{Committer, Inbound, Job, Reply};
+use registry::Registry;
+use tx::Origin;
+
+/// Jobs waiting for the committer; a full queue pushes back on connections.
+const COMMIT_QUEUE_JOBS_MAX: usize = 4_096;
+
+/// The center's clock: unix milliseconds. The only place that reads it.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Why a job could not be handed to the committer.
+#[derive(Debug, thiserror::Error)]
+#[error("the center is shutting down")]
+pub struct ShuttingDown;
+
+/// Everything connections share.
+pub struct Center {
+    config: Config,
+    identity: CenterIdentity,
+    fingerprint: CenterFingerprint,
+    signing_key: SigningKey,
+    noise_key: CenterNoiseKey,
+    storage: Arc<dyn Storage>,
+    registry: Arc<Registry>,
+    committer: mpsc::Sender<Job>,
+    next_session: AtomicU64,
+}
+
+/// The committer thread; join it after the last [`Center`] handle is dropped.
+pub struct CommitterThread(std::thread::JoinHandle<Result<(), StorageError>>);
+
+impl CommitterThread {
+    /// Waits until the committer has made the last group durable.
+    pub fn join(self) -> Result<(), StorageError> {
+        self.0.join().unwrap_or_else(|_| Err(StorageError::Io("the committer thread panicked".to_owned())))
+    }
+}
+
+impl Center {
+    /// Starts the committer over `storage` with the center's keys.
+    /// `data_directory` receives letter files under `mail/` when given.
+    pub fn start(
+        config: Config,
+        keys: &CenterKeyContents,
+        storage: Arc<dyn Storage>,
+        data_directory: Option<PathBuf>,
+    ) -> std::io::Result<(Arc<Center>, CommitterThread)> {
+        let signing_key = keys.signing_key();
+        let fingerprint = CenterFingerprint::of(&signing_key.verifying_key());
+        let noise_key = CenterNoiseKey::from_secret_bytes(keys.noise_secret_key.expose());
+        let registry = Arc::new(Registry::default());
+        let mail_directory = match data_directory {
+            Some(directory) => {
+                let mail = directory.join("mail");
+                std::fs::create_dir_all(&mail)?;
+                Some(mail)
+            }
+            None => None,
+        };
+        let (sender, receiver) = mpsc::channel(COMMIT_QUEUE_JOBS_MAX);
+        let committer = Committer {
+            storage: storage.clone(),
+            signing_key: signing_key.clone(),
+            fingerprint,
+            config: config.clone(),
+            registry: registry.clone(),
+            mail_directory,
+            clock: now_ms,
+        };
+        let thread = std::thread::Builder::new().name("committer".to_owned()).spawn(move || committer.run(receiver))?;
+        let center = Center {
+            config,
+            identity: keys.identity.clone(),
+            fingerprint,
+            signing_key,
+            noise_key,
+            storage,
+            registry,
+            committer: sender,
+            next_session: AtomicU64::new(1),
+        };
+        Ok((Arc::new(center), CommitterThread(thread)))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The public identity (what `center.pub` holds).
+    pub fn identity(&self) -> &CenterIdentity {
+        &self.identity
+    }
+
+    /// The fingerprint signed telegrams name.
+    pub fn fingerprint(&self) -> &CenterFingerprint {
+        &self.fingerprint
+    }
+
+    /// The key that signs answers and notices.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing_key
+    }
+
+    /// The Noise static key.
+    pub fn noise_key(&self) -> &CenterNoiseKey {
+        &self.noise_key
+    }
+
+    /// The storage (reads only: writes go through the committer).
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Signed-on sessions.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A new session id.
+    pub fn next_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Hands a job to the committer and waits until its answer is durable.
+    pub async fn submit(&self, origin: Origin, inbound: Inbound) -> Result<Reply, ShuttingDown> {
+        let (sender, receiver) = oneshot::channel();
+        let job = Job { origin, inbound, reply: Some(sender) };
+        self.committer.send(job).await.map_err(|_| ShuttingDown)?;
+        receiver.await.map_err(|_| ShuttingDown)
+    }
+
+    /// Journals a telegram that needs no answer (echo probes).
+    pub async fn record(&self, origin: Origin, inbound: Inbound) -> Result<(), ShuttingDown> {
+        let job = Job { origin, inbound, reply: None };
+        self.committer.send(job).await.map_err(|_| ShuttingDown)
+    }
+
+    /// A register entry, read off the async workers.
+    pub async fn party(&self, party: PartyId) -> Result<Option<PartyRecord>, StorageError> {
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || storage.party(party))
+            .await
+            .unwrap_or_else(|_| Err(StorageError::Io("a storage read panicked".to_owned())))
+    }
+
+    /// The registered verification key of `party`, if it has one.
+    pub async fn verification_key(&self, party: PartyId) -> Result<Option<VerifyingKey>, StorageError> {
+        Ok(self
+            .party(party)
+            .await?
+            .and_then(|record| record.verification_key)
+            .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok()))
+    }
+}

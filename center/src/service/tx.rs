@@ -1,0 +1,269 @@
+//! A group's view of the center's state: committed state plus the writes the
+//! group has made so far.
+//!
+//! The committer is the only writer, so reading committed state and layering
+//! the group's own writes on top is consistent: a later telegram of a group
+//! sees the effects of an earlier one (two payments from one member in one
+//! group see each other's debit). Nothing reaches storage until the whole
+//! group commits as one batch.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use denbun_protocol::header::PartyId;
+use denbun_protocol::telegram::{Body, Telegram};
+use denbun_protocol::wire::{Blob, Text};
+use ed25519_dalek::SigningKey;
+
+use crate::storage::{
+    Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LetterRecord,
+    MailboxNotice, PartyRecord, Storage, StorageError, Write, WriteBatch,
+};
+
+/// Where a telegram travelled: kept in its journal entry.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// The session's id (0 when none).
+    pub session: u64,
+    /// The session's Noise handshake hash (zero when none).
+    pub handshake_hash: [u8; 32],
+    /// The peer's address as text.
+    pub peer: String,
+}
+
+/// One group's reads and writes.
+pub struct Tx<'a> {
+    storage: &'a dyn Storage,
+    signing_key: &'a SigningKey,
+    now_ms: u64,
+    batch: WriteBatch,
+    parties: HashMap<PartyId, PartyRecord>,
+    counters: HashMap<Counter, u64>,
+    idempotency: HashMap<(PartyId, u64), IdempotencyRecord>,
+    mailbox_added: BTreeMap<(PartyId, u64), MailboxNotice>,
+    mailbox_removed: BTreeSet<(PartyId, u64)>,
+    journal_head: JournalHead,
+    notified: BTreeSet<PartyId>,
+}
+
+impl<'a> Tx<'a> {
+    /// A view over `storage`, journaling after `journal_head`, at time `now_ms`.
+    pub fn new(storage: &'a dyn Storage, signing_key: &'a SigningKey, journal_head: JournalHead, now_ms: u64) -> Self {
+        Self {
+            storage,
+            signing_key,
+            now_ms,
+            batch: WriteBatch::default(),
+            parties: HashMap::new(),
+            counters: HashMap::new(),
+            idempotency: HashMap::new(),
+            mailbox_added: BTreeMap::new(),
+            mailbox_removed: BTreeSet::new(),
+            journal_head,
+            notified: BTreeSet::new(),
+        }
+    }
+
+    /// The group's clock (unix milliseconds).
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The center's signing key, for answers and notices.
+    pub fn signing_key(&self) -> &SigningKey {
+        self.signing_key
+    }
+
+    /// The committed storage underneath (for reads the overlay does not cover).
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage
+    }
+
+    /// A register entry as this group sees it.
+    pub fn party(&mut self, party: PartyId) -> Result<Option<PartyRecord>, StorageError> {
+        if let Some(record) = self.parties.get(&party) {
+            return Ok(Some(record.clone()));
+        }
+        self.storage.party(party)
+    }
+
+    /// Inserts or replaces a register entry.
+    pub fn put_party(&mut self, record: PartyRecord) {
+        self.parties.insert(record.party, record.clone());
+        self.batch.push(Write::Party(record));
+    }
+
+    /// Takes the next value of a counter (1, 2, 3, …).
+    pub fn next(&mut self, counter: Counter) -> Result<u64, StorageError> {
+        let current = match self.counters.get(&counter) {
+            Some(value) => *value,
+            None => self.storage.counter(counter)?,
+        };
+        let next = current.checked_add(1).expect("a u64 counter does not wrap in the life of a center");
+        self.counters.insert(counter, next);
+        self.batch.push(Write::Counter(counter, next));
+        Ok(next)
+    }
+
+    /// The answer recorded for (sender, processing number), if any.
+    pub fn idempotency(
+        &mut self,
+        sender: PartyId,
+        processing_number: u64,
+    ) -> Result<Option<IdempotencyRecord>, StorageError> {
+        if let Some(record) = self.idempotency.get(&(sender, processing_number)) {
+            return Ok(Some(record.clone()));
+        }
+        self.storage.idempotency(sender, processing_number)
+    }
+
+    /// Records the answer to (sender, processing number).
+    pub fn put_idempotency(&mut self, sender: PartyId, processing_number: u64, record: IdempotencyRecord) {
+        self.idempotency.insert((sender, processing_number), record.clone());
+        self.batch.push(Write::Idempotency { sender, processing_number, record });
+    }
+
+    /// Journals a telegram that arrived; `verified` when the center checked
+    /// its signature and acts on it. Returns its sequence.
+    pub fn journal_in(&mut self, origin: &Origin, bytes: &[u8], verified: bool) -> u64 {
+        self.journal(JournalDirection::In, origin, bytes, verified, 0)
+    }
+
+    /// Journals a telegram the center signed and sends, answering entry
+    /// `in_reply_to` (0 for notices and probes). Returns its sequence.
+    pub fn journal_out(&mut self, origin: &Origin, bytes: &[u8], in_reply_to: u64) -> u64 {
+        self.journal(JournalDirection::Out, origin, bytes, true, in_reply_to)
+    }
+
+    fn journal(
+        &mut self,
+        direction: JournalDirection,
+        origin: &Origin,
+        bytes: &[u8],
+        verified: bool,
+        in_reply_to: u64,
+    ) -> u64 {
+        let (summary, decoded) = summarize(bytes);
+        let entry = JournalEntry {
+            sequence: self.journal_head.sequence + 1,
+            previous_hash: self.journal_head.hash,
+            recorded_at_ms: self.now_ms,
+            direction,
+            session: origin.session,
+            handshake_hash: origin.handshake_hash,
+            peer: Text::new(truncate(&origin.peer, denbun_protocol::limits::MESSAGE_BYTES_MAX))
+                .expect("cut to the field's limit"),
+            summary,
+            decoded,
+            verified,
+            in_reply_to,
+            telegram: Blob::new(bytes.to_vec()).expect("a telegram fits its journal field"),
+        };
+        self.journal_head = JournalHead { sequence: entry.sequence, hash: entry.hash() };
+        let sequence = entry.sequence;
+        self.batch.push(Write::Journal(entry));
+        sequence
+    }
+
+    /// Signs a notice to `recipient`, journals it and puts it in the
+    /// recipient's mailbox (delivered at once if it is signed on, else at its
+    /// next sign-on).
+    pub fn notice(&mut self, recipient: PartyId, body: impl Into<Body>) -> Result<(), StorageError> {
+        let sequence = self.next(Counter::LastNotice)?;
+        let telegram = denbun_protocol::sign::Signer::center(self.signing_key)
+            .notice(recipient, sequence, self.now_ms, body)
+            .expect("the center builds only notices the catalog allows");
+        let origin = Origin { session: 0, handshake_hash: [0; 32], peer: "mailbox".to_owned() };
+        self.journal_out(&origin, telegram.as_bytes(), 0);
+        let notice = MailboxNotice {
+            recipient,
+            sequence,
+            telegram: Blob::new(telegram.into_bytes()).expect("a telegram fits its mailbox field"),
+        };
+        self.mailbox_added.insert((recipient, sequence), notice.clone());
+        self.batch.push(Write::MailboxPut(notice));
+        self.notified.insert(recipient);
+        Ok(())
+    }
+
+    /// Notices waiting for `recipient` (as this group sees them), in order, at most `limit`.
+    pub fn mailbox(&mut self, recipient: PartyId, limit: usize) -> Result<Vec<MailboxNotice>, StorageError> {
+        let mut notices: BTreeMap<u64, MailboxNotice> = self
+            .storage
+            .mailbox(recipient, 0, limit.saturating_add(self.mailbox_removed.len()))?
+            .into_iter()
+            .map(|notice| (notice.sequence, notice))
+            .collect();
+        for ((party, sequence), notice) in &self.mailbox_added {
+            if *party == recipient {
+                notices.insert(*sequence, notice.clone());
+            }
+        }
+        notices.retain(|sequence, _| !self.mailbox_removed.contains(&(recipient, *sequence)));
+        Ok(notices.into_values().take(limit).collect())
+    }
+
+    /// Removes an acknowledged notice.
+    pub fn remove_notice(&mut self, recipient: PartyId, sequence: u64) {
+        self.mailbox_added.remove(&(recipient, sequence));
+        self.mailbox_removed.insert((recipient, sequence));
+        self.batch.push(Write::MailboxRemove { recipient, sequence });
+    }
+
+    /// Adds a letter to the mail queue.
+    pub fn letter(&mut self, letter: LetterRecord) {
+        self.batch.push(Write::Letter(letter));
+    }
+
+    /// Recipients that got new notices in this group.
+    pub fn notified(&self) -> &BTreeSet<PartyId> {
+        &self.notified
+    }
+
+    /// Splits into the batch to commit and the journal head after it.
+    pub fn finish(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>) {
+        (self.batch, self.journal_head, self.notified)
+    }
+}
+
+fn truncate(text: &str, bytes_max: usize) -> &str {
+    if text.len() <= bytes_max {
+        return text;
+    }
+    let mut end = bytes_max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Query fields of a journaled telegram, or zeros for bytes that do not decode.
+pub fn summarize(bytes: &[u8]) -> (JournalSummary, bool) {
+    match Telegram::decode(bytes) {
+        Ok(telegram) => {
+            let header = telegram.header();
+            (
+                JournalSummary {
+                    sender: header.sender(),
+                    recipient: header.recipient(),
+                    code: header.code().number(),
+                    result: header.result(),
+                    processing_number: header.processing_number(),
+                },
+                true,
+            )
+        }
+        Err(_) => {
+            let refused = denbun_protocol::reject::Refused::from_bytes(bytes);
+            (
+                JournalSummary {
+                    sender: refused.sender(),
+                    recipient: PartyId::CENTER,
+                    code: refused.code(),
+                    result: 0,
+                    processing_number: refused.processing_number(),
+                },
+                false,
+            )
+        }
+    }
+}
