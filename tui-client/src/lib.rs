@@ -7,4 +7,5 @@
 pub mod keys;
 pub mod line;
 pub mod outbox;
+pub mod session;
 pub mod vault;
