@@ -1,3 +1,5 @@
 //! End-to-end tests.
 
+mod center;
+mod center_binary;
 mod vault_crash;

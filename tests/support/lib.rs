@@ -1,1 +1,473 @@
-//! End-to-end test support.
+//! End-to-end test support: a real center on 127.0.0.1 and terminals that
+//! speak the real protocol to it.
+//!
+//! [`TestCenter`] runs the center's own server (`denbun_center::server::run`)
+//! on a loopback port over a sled database in a temporary directory, and can
+//! stop and restart it on the same data. [`RawTerminal`] is a terminal at the
+//! protocol level — handshake, frames, signed telegrams — so tests can send
+//! exactly the bytes they want, good or bad. [`binary`] finds the workspace's
+//! real binaries for tests that run them as child processes.
+//!
+//! Everything talks to loopback only, and every wait has a deadline.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use denbun_center::audit::{AuditReport, audit};
+use denbun_center::config::Config;
+use denbun_center::server;
+use denbun_center::service::{Center, CommitterThread};
+use denbun_center::storage::{LetterRecord, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
+use denbun_client::keys::generate_center_keys;
+use denbun_client::line::{FrameReader, LineError, ReadEvent, handshake_as_terminal, write_frame};
+use denbun_protocol::header::{Code, PartyId};
+use denbun_protocol::identity::CenterIdentity;
+use denbun_protocol::keyfile::CenterKeyContents;
+use denbun_protocol::session::Transport;
+use denbun_protocol::sign::{CenterFingerprint, Signer};
+use denbun_protocol::telegram::registration::{
+    ActivationCode, Applicant, Application, GuideRequest, GuideTopic, PersonalData, Registration,
+};
+use denbun_protocol::telegram::{Body, Telegram};
+use denbun_protocol::wire::{Blob, Date, Text};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand_core::{OsRng, RngCore};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    denbun_center::service::now_ms()
+}
+
+/// A center running in this process on a loopback port.
+pub struct TestCenter {
+    directory: tempfile::TempDir,
+    config: Config,
+    keys: CenterKeyContents,
+    /// Where terminals connect.
+    pub address: SocketAddr,
+    running: Option<Running>,
+    /// The first operator (registered at start, like `denbun-center init` does).
+    pub operator: TestParty,
+}
+
+struct Running {
+    center: Arc<Center>,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+    committer: CommitterThread,
+}
+
+impl TestCenter {
+    /// A fresh center with the default configuration.
+    pub async fn start() -> TestCenter {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh center whose configuration `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestCenter {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let mut config = Config::default_config();
+        config.listen = "127.0.0.1:0".parse().expect("loopback address");
+        adjust(&mut config);
+        let center_keys = generate_center_keys(&mut OsRng);
+        let keys = CenterKeyContents {
+            identity: CenterIdentity {
+                name: Text::new("Test Center").expect("short"),
+                address: Text::new("127.0.0.1:0").expect("short"),
+                verification_key: center_keys.verification_key,
+                noise_public_key: center_keys.noise_public_key,
+            },
+            signing_seed: center_keys.signing_seed.clone(),
+            noise_secret_key: center_keys.noise_secret_key.clone(),
+        };
+        let operator = TestParty::new(PartyId::operator(1).expect("operator 1"));
+        let mut center = TestCenter {
+            directory,
+            config,
+            keys,
+            address: "127.0.0.1:0".parse().expect("loopback address"),
+            running: None,
+            operator,
+        };
+        {
+            let storage = SledStorage::open(&center.database_path()).expect("open the database");
+            let mut batch = WriteBatch::default();
+            batch.push(Write::Party(registered_record(&center.operator)));
+            storage.commit(&batch).expect("register the operator");
+        }
+        center.run().await;
+        center
+    }
+
+    fn database_path(&self) -> PathBuf {
+        self.directory.path().join("db")
+    }
+
+    /// The data directory (letters are under `mail/`).
+    pub fn data_directory(&self) -> &Path {
+        self.directory.path()
+    }
+
+    async fn run(&mut self) {
+        assert!(self.running.is_none(), "the center is already running");
+        let storage: Arc<dyn Storage> =
+            Arc::new(SledStorage::open(&self.database_path()).expect("reopen the database"));
+        let (center, committer) =
+            Center::start(self.config.clone(), &self.keys, storage, Some(self.directory.path().to_owned()))
+                .expect("start the committer");
+        let listener = tokio::net::TcpListener::bind(self.config.listen).await.expect("bind a loopback port");
+        self.address = listener.local_addr().expect("bound address");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(server::run(listener, center.clone(), async {
+            let _ = stopped.await;
+        }));
+        self.running = Some(Running { center, shutdown, server, committer });
+    }
+
+    /// Stops the center as SIGTERM would: no new connections, in-flight
+    /// telegrams finish, the last group is made durable.
+    pub async fn stop(&mut self) {
+        let running = self.running.take().expect("the center is running");
+        let _ = running.shutdown.send(());
+        tokio::time::timeout(WAIT, running.server).await.expect("the server stops in time").expect("server task");
+        drop(running.center);
+        let committer = running.committer;
+        tokio::task::spawn_blocking(move || committer.join())
+            .await
+            .expect("join the committer")
+            .expect("the committer made everything durable");
+    }
+
+    /// Stops and starts again on the same data (on a new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.run().await;
+    }
+
+    /// The running center.
+    pub fn center(&self) -> &Arc<Center> {
+        &self.running.as_ref().expect("the center is running").center
+    }
+
+    /// The center's Ed25519 verification key.
+    pub fn verification_key(&self) -> VerifyingKey {
+        VerifyingKey::from_bytes(&self.keys.identity.verification_key).expect("a valid key")
+    }
+
+    /// The fingerprint telegrams for this center name.
+    pub fn fingerprint(&self) -> CenterFingerprint {
+        CenterFingerprint::of(&self.verification_key())
+    }
+
+    /// The identity card a terminal pins, with the current address.
+    pub fn identity(&self) -> CenterIdentity {
+        let mut identity = self.keys.identity.clone();
+        identity.address = Text::new(self.address.to_string()).expect("an address fits");
+        identity
+    }
+
+    /// Runs the audit over the running center's storage.
+    pub fn audit(&self) -> AuditReport {
+        audit(self.center().storage().as_ref(), &self.verification_key()).expect("the audit reads storage")
+    }
+
+    /// Asserts the audit passes (every end-to-end test ends with this).
+    pub fn assert_audit_passes(&self) {
+        let report = self.audit();
+        assert!(report.passed(), "audit failed:\n{report}");
+        assert!(report.journal_entries > 0, "the journal recorded nothing:\n{report}");
+    }
+
+    /// A register entry.
+    pub fn party(&self, party: PartyId) -> Option<PartyRecord> {
+        self.center().storage().party(party).expect("read the register")
+    }
+
+    /// The newest letter for `party` in the mail queue (how its activation
+    /// code reaches the applicant, out of band).
+    pub fn letter_for(&self, party: PartyId) -> LetterRecord {
+        let letters = self.center().storage().letters(0, 10_000).expect("read the mail queue");
+        letters.into_iter().rev().find(|letter| letter.recipient == party).expect("a letter for the applicant")
+    }
+
+    /// A terminal connected to this center.
+    pub async fn connect(&self) -> RawTerminal {
+        RawTerminal::connect(self.address, &self.identity()).await.expect("connect and handshake")
+    }
+
+    /// Applies and registers a member (or a store, with `store`), returning it.
+    pub async fn register(&self, applicant: Applicant) -> TestParty {
+        let mut terminal = self.connect().await;
+        let accepted = terminal.apply(applicant.clone()).await;
+        let mut party = TestParty::new(accepted);
+        let code = self.letter_for(accepted).activation_code;
+        let registration = party.registration(code, applicant);
+        let answer = terminal.exchange(&party.request(&self.fingerprint(), registration)).await;
+        assert_eq!(answer.code(), Code::REGISTRATION_CERTIFICATE, "registration answered {answer:?}");
+        party.registered = true;
+        party
+    }
+}
+
+impl Drop for TestCenter {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.shutdown.send(());
+            running.server.abort();
+        }
+    }
+}
+
+fn registered_record(party: &TestParty) -> PartyRecord {
+    PartyRecord {
+        party: party.id,
+        status: PartyStatus::Registered,
+        name: Text::new("Test Operator").expect("short"),
+        address: Text::new("Test Center").expect("short"),
+        date_of_birth: None,
+        trade_name: None,
+        bank_account: Blob::default(),
+        verification_key: Some(party.verification_key().to_bytes()),
+        delivery_key: Some(party.delivery_public_key()),
+        activation: None,
+        applied_at_ms: now_ms(),
+        registered_at_ms: now_ms(),
+    }
+}
+
+/// A member, store or operator with its keys and processing numbers.
+pub struct TestParty {
+    /// Its number.
+    pub id: PartyId,
+    /// Its Ed25519 signature key.
+    pub signing_key: SigningKey,
+    delivery_secret: [u8; 32],
+    next_processing_number: u64,
+    registered: bool,
+}
+
+impl TestParty {
+    /// New keys for `id`.
+    pub fn new(id: PartyId) -> TestParty {
+        let mut delivery_secret = [0u8; 32];
+        OsRng.fill_bytes(&mut delivery_secret);
+        TestParty {
+            id,
+            signing_key: SigningKey::generate(&mut OsRng),
+            delivery_secret,
+            next_processing_number: 1,
+            registered: false,
+        }
+    }
+
+    /// Its verification key.
+    pub fn verification_key(&self) -> VerifyingKey {
+        self.signing_key.verifying_key()
+    }
+
+    /// Its X25519 delivery public key.
+    pub fn delivery_public_key(&self) -> [u8; 32] {
+        x25519_public(&self.delivery_secret)
+    }
+
+    /// Takes the next processing number.
+    pub fn next_processing_number(&mut self) -> u64 {
+        let number = self.next_processing_number;
+        self.next_processing_number += 1;
+        number
+    }
+
+    /// A signed request with the next processing number.
+    pub fn request(&mut self, center: &CenterFingerprint, body: impl Into<Body>) -> Telegram {
+        let processing_number = self.next_processing_number();
+        Signer::new(self.id, &self.signing_key, *center)
+            .expect("a numbered party signs")
+            .request(processing_number, now_ms(), body)
+            .expect("a valid request")
+    }
+
+    /// The registration body for this party with `code`.
+    pub fn registration(&self, code: ActivationCode, applicant: Applicant) -> Registration {
+        let store = match applicant {
+            Applicant::Member => None,
+            Applicant::Store(trade_name) => Some(sample_store_registration(trade_name)),
+        };
+        Registration {
+            activation_code: code,
+            personal: personal_data(),
+            store,
+            verification_key: self.verification_key(),
+            delivery_key: x25519_dalek::PublicKey::from(self.delivery_public_key()),
+        }
+    }
+}
+
+fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*secret)).to_bytes()
+}
+
+/// Personal data used by the tests.
+pub fn personal_data() -> PersonalData {
+    PersonalData {
+        name: Text::new("Hanako Yamada").expect("short"),
+        address: Text::new("1-2-3 Marunouchi, Chiyoda-ku, Tokyo").expect("short"),
+        date_of_birth: Date::new(1990, 4, 1).expect("a date"),
+    }
+}
+
+fn sample_store_registration(
+    trade_name: Text<{ denbun_protocol::limits::TRADE_NAME_BYTES_MAX }>,
+) -> denbun_protocol::telegram::registration::StoreRegistration {
+    use denbun_protocol::telegram::registration::{AccountType, BankAccount, Digits, StoreRegistration};
+    StoreRegistration {
+        trade_name,
+        payout_account: BankAccount {
+            bank_code: Digits::new("0001").expect("digits"),
+            branch_code: Digits::new("123").expect("digits"),
+            account_type: AccountType::Ordinary,
+            account_number: Digits::new("1234567").expect("digits"),
+            holder_name: Text::new("YAMADA SHOTEN").expect("short"),
+        },
+    }
+}
+
+/// A terminal at the protocol level.
+pub struct RawTerminal {
+    reader: FrameReader<TcpStream>,
+    transport: Transport,
+    center_key: VerifyingKey,
+    fingerprint: CenterFingerprint,
+}
+
+impl RawTerminal {
+    /// Connects to `address` and runs the handshake pinned to `identity`.
+    pub async fn connect(address: SocketAddr, identity: &CenterIdentity) -> Result<RawTerminal, LineError> {
+        let stream = tokio::time::timeout(WAIT, TcpStream::connect(address))
+            .await
+            .map_err(|_| LineError::HandshakeTimeout(WAIT))??;
+        let mut reader = FrameReader::new(stream, WAIT);
+        let transport = handshake_as_terminal(&mut reader, &identity.noise_public_key, &mut OsRng, WAIT).await?;
+        let center_key = VerifyingKey::from_bytes(&identity.verification_key).expect("a valid key");
+        Ok(RawTerminal { reader, transport, center_key, fingerprint: identity.fingerprint() })
+    }
+
+    /// This session's handshake hash.
+    pub fn handshake_hash(&self) -> [u8; 32] {
+        self.transport.handshake_hash()
+    }
+
+    /// Sends telegram bytes (any bytes) in one frame.
+    pub async fn send_bytes(&mut self, telegram: &[u8]) {
+        let sealed = self.transport.seal(telegram).expect("seal");
+        write_frame(self.reader.get_mut(), &sealed).await.expect("write a frame");
+    }
+
+    /// Writes raw bytes to the socket, outside any frame or encryption.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.reader.get_mut().write_all(bytes).await
+    }
+
+    /// Sends a telegram.
+    pub async fn send(&mut self, telegram: &Telegram) {
+        self.send_bytes(telegram.as_bytes()).await;
+    }
+
+    /// The next telegram from the center, checked against its signature.
+    pub async fn receive(&mut self) -> Telegram {
+        match self.try_receive().await {
+            Ok(Some(telegram)) => telegram,
+            Ok(None) => panic!("the center closed the connection"),
+            Err(error) => panic!("receiving failed: {error}"),
+        }
+    }
+
+    /// The next telegram, `None` when the center closed the connection.
+    pub async fn try_receive(&mut self) -> Result<Option<Telegram>, LineError> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        match self.reader.next(Some(deadline)).await? {
+            ReadEvent::Frame(payload) => {
+                let bytes = self.transport.open(&payload)?;
+                let telegram = Telegram::decode(&bytes).expect("the center sends well-formed telegrams");
+                telegram.verify(&self.center_key, &self.fingerprint).expect("the center signs what it sends");
+                Ok(Some(telegram))
+            }
+            ReadEvent::Closed => Ok(None),
+            ReadEvent::Idle => panic!("the center did not answer within {WAIT:?}"),
+        }
+    }
+
+    /// Sends a telegram and returns the center's answer to it.
+    pub async fn exchange(&mut self, telegram: &Telegram) -> Telegram {
+        self.send(telegram).await;
+        let answer = self.receive().await;
+        assert_eq!(
+            answer.header().processing_number(),
+            telegram.header().processing_number(),
+            "the answer echoes the processing number"
+        );
+        answer
+    }
+
+    /// Asks for the guide text (anonymously).
+    pub async fn guide(&mut self, topic: GuideTopic) -> Telegram {
+        let request = Signer::anonymous()
+            .request(OsRng.next_u64(), now_ms(), GuideRequest { topic })
+            .expect("a valid guide request");
+        self.exchange(&request).await
+    }
+
+    /// Applies (reading the agreement first, as a newcomer does); returns the number assigned.
+    pub async fn apply(&mut self, applicant: Applicant) -> PartyId {
+        let answer = self.apply_answer(applicant).await;
+        match answer.body() {
+            Body::ApplicationAccepted(accepted) => accepted.assigned,
+            other => panic!("the application was not accepted: {other:?} ({:?})", answer.header().reject_reason()),
+        }
+    }
+
+    /// Applies and returns the center's answer, whatever it is.
+    pub async fn apply_answer(&mut self, applicant: Applicant) -> Telegram {
+        let topic = match applicant {
+            Applicant::Member => GuideTopic::MemberAgreement,
+            Applicant::Store(_) => GuideTopic::StoreAgreement,
+        };
+        let agreement = self.guide(topic).await;
+        let Body::GuideText(text) = agreement.body() else { panic!("expected the agreement, got {agreement:?}") };
+        let application = Application { applicant, personal: personal_data(), agreement_version: text.version };
+        let request =
+            Signer::anonymous().request(OsRng.next_u64(), now_ms(), application).expect("a valid application");
+        self.exchange(&request).await
+    }
+}
+
+/// The path of a workspace binary, built first if needed (`cargo build`
+/// is a no-op when it is up to date).
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let executable = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/
+    let profile_directory = executable.parent().and_then(Path::parent).expect("target/<profile>").to_owned();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = std::process::Command::new(cargo);
+        command.args(["build", "--quiet", "-p", "denbun-center", "-p", "denbun-client", "--bins"]);
+        command.current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_directory.file_name().is_some_and(|name| name == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo build");
+        assert!(status.success(), "building the binaries failed");
+    });
+    let path = profile_directory.join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
