@@ -7,6 +7,7 @@ pub mod audit;
 pub mod config;
 pub mod flows;
 pub mod mail;
+pub mod operator;
 pub mod server;
 pub mod service;
 pub mod storage;

@@ -6,14 +6,18 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use denbun_center::config::{Config, TEMPLATE};
+use denbun_center::operator::Operator;
 use denbun_center::service::Center;
+use denbun_center::storage::LetterRecord;
 use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
-use denbun_center::{audit, server};
+use denbun_center::{audit, mail, server};
 use denbun_client::keys::{generate_center_keys, generate_member_keys_from_os};
 use denbun_client::vault::{CenterKeyFile, IdentityCardFile, NewVault, Vault, VaultConfig};
 use denbun_protocol::header::PartyId;
 use denbun_protocol::identity::CenterIdentity;
 use denbun_protocol::keyfile::{Password, Profile};
+use denbun_protocol::telegram::Body;
+use denbun_protocol::telegram::inquiry::{LetterQuery, MailQueueAnswer, MailQueueRequest};
 use denbun_protocol::wire::{Blob, Text};
 use rand_core::OsRng;
 
@@ -66,6 +70,47 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// The mail queue of activation letters, through the running center.
+    ///
+    /// Signs on as an operator; passwords A and B of the operator key file come
+    /// from DENBUN_PASSWORD_A_FILE and DENBUN_PASSWORD_B_FILE, or are asked for.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
+        #[command(flatten)]
+        operator: OperatorArguments,
+    },
+}
+
+/// How an operator command reaches the running center.
+#[derive(clap::Args)]
+struct OperatorArguments {
+    /// The center's identity card.
+    #[arg(long, global = true, default_value = "center.pub")]
+    center: PathBuf,
+    /// The operator's key file.
+    #[arg(long, global = true, default_value = "operators/O001.key")]
+    operator_key: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum MailAction {
+    /// List letters waiting to be printed (with --all, printed ones too). Codes are not shown.
+    List {
+        /// Include letters already printed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one letter as it is printed, activation code included.
+    Show {
+        /// The letter's number.
+        letter: u64,
+    },
+    /// Mark a letter printed and posted.
+    Printed {
+        /// The letter's number.
+        letter: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +119,7 @@ fn main() -> ExitCode {
         Command::Init { data, name, listen } => init(&data, &name, &listen),
         Command::Serve { data, listen } => serve(&data, listen),
         Command::Audit { data } => run_audit(&data),
+        Command::Mail { action, operator } => mail(action, &operator),
     };
     match result {
         Ok(code) => code,
@@ -280,4 +326,77 @@ fn run_audit(data: &Path) -> Result<ExitCode, String> {
     let report = audit::audit(&storage, &center_key).map_err(|error| format!("the audit could not read: {error}"))?;
     println!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn operator_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))
+}
+
+async fn sign_on_operator(arguments: &OperatorArguments) -> Result<Operator, String> {
+    let password_a = secret("DENBUN_PASSWORD_A_FILE", "Operator password A: ", false)?;
+    let password_b = secret("DENBUN_PASSWORD_B_FILE", "Operator password B: ", false)?;
+    Operator::sign_on(&arguments.center, &arguments.operator_key, &password_a, &password_b)
+        .await
+        .map_err(|error| error.to_string())
+}
+
+fn mail(action: MailAction, arguments: &OperatorArguments) -> Result<ExitCode, String> {
+    operator_runtime()?.block_on(async {
+        let mut operator = sign_on_operator(arguments).await?;
+        let request = match &action {
+            MailAction::List { all } => MailQueueRequest::List(LetterQuery { include_printed: *all, after_letter: 0 }),
+            MailAction::Show { letter } => {
+                MailQueueRequest::List(LetterQuery { include_printed: true, after_letter: letter.saturating_sub(1) })
+            }
+            MailAction::Printed { letter } => MailQueueRequest::Printed(*letter),
+        };
+        let answer = operator.request(request).await.map_err(|error| error.to_string())?;
+        let Body::MailQueueAnswer(answer) = answer.body() else {
+            return Err(format!("unexpected answer {}", answer.telegram().code()));
+        };
+        match (action, answer) {
+            (MailAction::List { .. }, MailQueueAnswer::Letters(page)) => {
+                if page.letters.is_empty() {
+                    println!("No letters waiting.");
+                }
+                for letter in page.letters.iter() {
+                    println!(
+                        "{:>6}  {}  {:<24}  written {}  {}",
+                        letter.letter_number,
+                        letter.recipient,
+                        letter.name.as_str(),
+                        mail::format_utc(letter.created_at_ms),
+                        if letter.printed { "printed" } else { "to print" }
+                    );
+                }
+                if page.more {
+                    println!("(more letters wait; print and mark these first)");
+                }
+            }
+            (MailAction::Show { letter: number }, MailQueueAnswer::Letters(page)) => {
+                let Some(letter) = page.letters.iter().find(|letter| letter.letter_number == number) else {
+                    return Err(format!("there is no letter {number}"));
+                };
+                let record = LetterRecord {
+                    id: letter.letter_number,
+                    recipient: letter.recipient,
+                    name: letter.name.clone(),
+                    address: letter.address.clone(),
+                    activation_code: letter.activation_code.clone(),
+                    expires_at_ms: letter.expires_at_ms,
+                    created_at_ms: letter.created_at_ms,
+                    printed_at_ms: letter.printed.then_some(0),
+                };
+                print!("{}", mail::letter_text(&record));
+            }
+            (MailAction::Printed { letter }, MailQueueAnswer::Printed(_)) => {
+                println!("Letter {letter} is marked printed.");
+            }
+            (_, other) => return Err(format!("unexpected answer {other:?}")),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -83,10 +83,26 @@ async fn init_serve_register_stop_and_audit_with_the_real_binary() {
 
     let mut terminal = RawTerminal::connect(address, &identity).await.unwrap();
     let member = terminal.apply(Applicant::Member).await;
-    // The activation code reaches the applicant by post: here, the letter file.
-    let letter = std::fs::read_dir(data.join("mail")).unwrap().next().unwrap().unwrap().path();
-    let text = std::fs::read_to_string(letter).unwrap();
-    let code = text.lines().find_map(|line| line.strip_prefix("Activation code: ")).unwrap();
+    // The activation code reaches the applicant by post. The operator lists the
+    // letters (no codes shown), prints one, and marks it printed.
+    let operator = |arguments: &[&str]| {
+        let output = center_command(&secrets).current_dir(&data).arg("mail").args(arguments).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "mail {arguments:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let listed = operator(&["list"]);
+    assert!(listed.contains(&member.to_string()) && listed.contains("to print"), "{listed}");
+    let letter_number = listed.split_whitespace().next().unwrap().to_owned();
+    let text = operator(&["show", &letter_number]);
+    let code = text.lines().find_map(|line| line.strip_prefix("Activation code: ")).unwrap().to_owned();
+    assert!(!listed.contains(&code), "the list must not show codes");
+    // The same letter was written as a file for the printer.
+    let file = std::fs::read_dir(data.join("mail")).unwrap().next().unwrap().unwrap().path();
+    assert!(std::fs::read_to_string(file).unwrap().contains(&code));
+    assert!(operator(&["printed", &letter_number]).contains("marked printed"));
+    assert!(operator(&["list"]).contains("No letters waiting"));
+    let code = code.as_str();
     let mut party = TestParty::new(member);
     let fingerprint = CenterFingerprint::from_bytes(*identity.fingerprint().as_bytes());
     let registration =
