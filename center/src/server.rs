@@ -328,7 +328,7 @@ impl Connection {
         if let Err(reason) = self.verify(&telegram).await {
             return self.refuse(bytes, Some(&telegram), reason, None).await;
         }
-        if needs_sign_on(telegram.body()) && self.signed_on != Some(sender) {
+        if code.rule().needs_sign_on() && self.signed_on != Some(sender) {
             return self.refuse(bytes, Some(&telegram), RejectReason::NotSignedOn, None).await;
         }
         let body_after = match telegram.body() {
@@ -460,13 +460,6 @@ impl Connection {
         }
         Ok(())
     }
-}
-
-/// Telegrams that only make sense inside a signed-on session: the mailbox and
-/// operators' queries and commands. Business telegrams are self-authenticating
-/// and may come in any session (the outbox sends them before any sign-on).
-fn needs_sign_on(body: &Body) -> bool {
-    matches!(body, Body::MailboxFetch(_) | Body::MailboxAck(_) | Body::SignOff(_)) || body.code().family() >= 90
 }
 
 fn is_reject(reply: &Reply) -> bool {

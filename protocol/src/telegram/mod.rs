@@ -535,19 +535,20 @@ impl CodeRule {
     }
 
     /// Whether the center accepts this request only in a session signed on
-    /// (8000) as its sender. True for every request but the guide, the
-    /// application, the registration (no registered key to sign on with yet),
-    /// the sign-on itself and the echo. The reason: an answer can carry
-    /// private data (a balance, a statement, an inquiry), and a signed
-    /// request is self-authenticating, so without this rule anyone who
-    /// recorded it could replay it in their own session and read the answer.
-    /// Signing stays possible offline (claim 3): only sending needs a session.
+    /// (8000) as its sender: the mailbox (8300, 8400), the sign-off, the
+    /// statement (private data that no key-file history holds), and every
+    /// operator telegram (90–98).
+    ///
+    /// Every other request is self-authenticating and may travel in any
+    /// session: a terminal holding only password A can send the outbox it
+    /// signed earlier (claim 3). A replay of such a telegram changes nothing
+    /// (idempotency) and returns the original answer, which only a holder of
+    /// the signed telegram can provoke: the key file's owner, whose history
+    /// already holds that answer under password A.
     pub fn needs_sign_on(&self) -> bool {
         self.function == Function::Request
-            && !matches!(
-                self.code,
-                Code::GUIDE_REQUEST | Code::APPLICATION | Code::REGISTRATION | Code::SIGN_ON | Code::ECHO
-            )
+            && (matches!(self.code, Code::MAILBOX_FETCH | Code::MAILBOX_ACK | Code::SIGN_OFF | Code::STATEMENT_REQUEST)
+                || self.code.family() >= 90)
     }
 
     /// Whether `sender` may send this code to `recipient`: both kinds listed,
