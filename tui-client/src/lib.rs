@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod keys;
 pub mod line;
 pub mod outbox;

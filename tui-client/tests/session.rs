@@ -11,28 +11,27 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use denbun_client::keys::{generate_center_keys, generate_member_keys};
-use denbun_client::line::{FrameReader, ReadEvent, handshake_as_center, write_frame};
+use denbun_client::keys::generate_member_keys;
 use denbun_client::session::{
     Completed, DownReason, LineState, Session, SessionConfig, SessionError, SubmitError, run_outbox, submit,
 };
 use denbun_client::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
 use denbun_protocol::header::{Code, PartyId, StoreNumber};
-use denbun_protocol::identity::CenterIdentity;
 use denbun_protocol::keyfile::{PartyKind, Profile};
 use denbun_protocol::reject::{Refused, RejectReason};
-use denbun_protocol::session::{CenterNoiseKey, Transport};
-use denbun_protocol::sign::{CenterFingerprint, Signer};
+use denbun_protocol::sign::Signer;
 use denbun_protocol::telegram::{
     Body, CardIssueNotice, Echo, FundingChannel, GuideRequest, GuideText, GuideTopic, IssuedCard, MailboxAckAnswer,
-    MailboxFetch, MailboxFetchAnswer, OrderLine, PaymentAnswer, PaymentInstruction, SignOffAnswer, SignOnAnswer,
-    Telegram,
+    MailboxFetch, MailboxFetchAnswer, OrderLine, PaymentAnswer, PaymentInstruction, SignOffAnswer, Telegram,
 };
 use denbun_protocol::wire::{Amount, List, Text, Yen};
 use ed25519_dalek::SigningKey;
 use rand_chacha::ChaCha20Rng;
-use rand_core::{OsRng, SeedableRng};
-use tokio::net::{TcpListener, TcpStream};
+use rand_core::SeedableRng;
+
+mod fake_center;
+
+use fake_center::{Center, Peer, listen};
 
 const MEMBER_NUMBER: u64 = 7;
 const TEST_DEADLINE: Duration = Duration::from_secs(30);
@@ -48,86 +47,6 @@ fn config() -> SessionConfig {
 /// Runs `test` within [`TEST_DEADLINE`].
 async fn bounded<T>(test: impl Future<Output = T>) -> T {
     tokio::time::timeout(TEST_DEADLINE, test).await.expect("the test finished within its deadline")
-}
-
-/// The fake center's keys and its `center.pub` identity.
-struct Center {
-    signing_key: SigningKey,
-    noise_key: CenterNoiseKey,
-    identity: CenterIdentity,
-}
-
-impl Center {
-    fn new(seed: u64) -> Self {
-        let keys = generate_center_keys(&mut ChaCha20Rng::seed_from_u64(seed));
-        let identity = CenterIdentity {
-            name: Text::new("Fake Center").unwrap(),
-            address: Text::new("127.0.0.1:1").unwrap(),
-            verification_key: keys.verification_key,
-            noise_public_key: keys.noise_public_key,
-        };
-        Self {
-            signing_key: SigningKey::from_bytes(keys.signing_seed.expose()),
-            noise_key: CenterNoiseKey::from_secret_bytes(keys.noise_secret_key.expose()),
-            identity,
-        }
-    }
-
-    fn fingerprint(&self) -> CenterFingerprint {
-        self.identity.fingerprint()
-    }
-
-    fn signer(&self) -> Signer<'_> {
-        Signer::center(&self.signing_key)
-    }
-}
-
-/// The center's end of one connection.
-struct Peer {
-    reader: FrameReader<TcpStream>,
-    transport: Transport,
-}
-
-impl Peer {
-    async fn accept(listener: &TcpListener, center: &Center) -> Peer {
-        let (stream, _) = listener.accept().await.unwrap();
-        let mut reader = FrameReader::new(stream, Duration::from_secs(10));
-        let transport =
-            handshake_as_center(&mut reader, &center.noise_key, &mut OsRng, Duration::from_secs(5)).await.unwrap();
-        Peer { reader, transport }
-    }
-
-    async fn receive(&mut self) -> Telegram {
-        match self.reader.next(None).await.unwrap() {
-            ReadEvent::Frame(payload) => Telegram::decode(&self.transport.open(&payload).unwrap()).unwrap(),
-            other => panic!("expected a telegram from the terminal, got {other:?}"),
-        }
-    }
-
-    async fn send(&mut self, telegram: &Telegram) {
-        let sealed = self.transport.seal(telegram.as_bytes()).unwrap();
-        write_frame(self.reader.get_mut(), &sealed).await.unwrap();
-    }
-
-    /// Receives a sign-on, checks it is bound to this session, and answers it.
-    async fn answer_sign_on(&mut self, center: &Center, member_key: &SigningKey, mailbox_count: u32) {
-        let sign_on = self.receive().await;
-        assert_eq!(sign_on.code(), Code::SIGN_ON);
-        sign_on
-            .verify_sign_on(&member_key.verifying_key(), &center.fingerprint(), &self.transport.handshake_hash())
-            .expect("the sign-on is signed and bound to this session");
-        let answer = center
-            .signer()
-            .answer(sign_on.header(), 1_000, SignOnAnswer { mailbox_count, center_time_ms: 1_000 })
-            .unwrap();
-        self.send(&answer).await;
-    }
-}
-
-async fn listen() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    (listener, address)
 }
 
 fn member_key(seed: u64) -> SigningKey {
@@ -170,13 +89,17 @@ async fn answers_are_matched_notices_delivered_echo_answered_and_acknowledged() 
                 peer.send(&center.signer().notice(member(), 17, 3_000, card_notice(41)).unwrap()).await;
                 let probe = center.signer().request_to(member(), 900, 3_100, Echo {}).unwrap();
                 peer.send(&probe).await;
-                let echo_answer = peer.receive().await;
-                assert_eq!(echo_answer.code(), Code::ECHO_ANSWER);
+                // The echo answer and the terminal's two requests, in whatever order they come.
+                let mut received = Vec::new();
+                for _ in 0..3 {
+                    received.push(peer.receive().await);
+                }
+                let position = received.iter().position(|telegram| telegram.code() == Code::ECHO_ANSWER);
+                let echo_answer = received.remove(position.expect("the probe was answered"));
                 assert_eq!(echo_answer.header().processing_number(), 900, "the answer echoes the probe's number");
                 echo_answer.verify(&member_public, &center.fingerprint()).expect("signed by the signed-on member");
                 // Two requests in flight, answered in the opposite order.
-                let first = peer.receive().await;
-                let second = peer.receive().await;
+                let [first, second] = <[Telegram; 2]>::try_from(received).unwrap();
                 for request in [&second, &first] {
                     let version = request.header().processing_number() as u32;
                     let answer = center.signer().answer(request.header(), 4_000, guide_text(version)).unwrap();
@@ -354,9 +277,11 @@ async fn a_dropped_line_fails_waiting_requests_and_later_ones() {
             // Before sign-on an echo probe goes to the anonymous terminal.
             let probe = center.signer().request_to(PartyId::ANONYMOUS, 5, 1_000, Echo {}).unwrap();
             peer.send(&probe).await;
-            let echo_answer = peer.receive().await;
+            // The terminal sends its request whenever it likes: the two may come in either order.
+            let (one, two) = (peer.receive().await, peer.receive().await);
+            let (echo_answer, request) = if one.code() == Code::ECHO_ANSWER { (one, two) } else { (two, one) };
             assert_eq!((echo_answer.code(), echo_answer.sender()), (Code::ECHO_ANSWER, PartyId::ANONYMOUS));
-            let request = peer.receive().await;
+            assert_eq!(echo_answer.header().processing_number(), 5);
             assert_eq!(request.header().processing_number(), 30);
             drop(peer);
         });
