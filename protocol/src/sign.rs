@@ -355,8 +355,7 @@ impl<'key> Signer<'key> {
         message: Option<&str>,
         sent_at_ms: u64,
     ) -> Result<Telegram, BuildError> {
-        let message = truncate_to_boundary(message.unwrap_or(reason.message()), MESSAGE_BYTES_MAX);
-        let message = Text::new(message).expect("cut to MESSAGE_BYTES_MAX");
+        let message = Text::<MESSAGE_BYTES_MAX>::truncated(message.unwrap_or(reason.message()));
         let body = Reject { reason, refused_code: refused.code(), message };
         self.build(refused.sender(), refused.processing_number(), sent_at_ms, body.into(), Function::Answer, None)
     }
@@ -404,18 +403,6 @@ impl<'key> Signer<'key> {
     }
 }
 
-/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
-fn truncate_to_boundary(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,8 +418,8 @@ mod tests {
 
     #[test]
     fn messages_are_cut_on_character_boundaries() {
-        assert_eq!(truncate_to_boundary("電文", 4), "電");
-        assert_eq!(truncate_to_boundary("電文", 6), "電文");
-        assert_eq!(truncate_to_boundary("ab", 0), "");
+        assert_eq!(Text::<4>::truncated("電文").as_str(), "電");
+        assert_eq!(Text::<6>::truncated("電文").as_str(), "電文");
+        assert_eq!(Text::<0>::truncated("ab").as_str(), "");
     }
 }

@@ -308,6 +308,17 @@ impl<const MAX: usize> Text<MAX> {
         Ok(Self(text))
     }
 
+    /// `text` cut to at most `MAX` bytes on a character boundary, for
+    /// messages and labels where a shortened text beats none.
+    pub fn truncated(text: &str) -> Self {
+        let () = Self::FITS_PREFIX;
+        let mut end = text.len().min(MAX);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self(text[..end].to_owned())
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -743,6 +754,14 @@ mod tests {
             DecodeErrorKind::TooLong { length: 65_535, max: 4 }
         );
         assert!(Text::<4>::new("hello").is_err());
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(Text::<4>::truncated("abcdef").as_str(), "abcd");
+        // "é" is two bytes: cutting inside it drops it whole.
+        assert_eq!(Text::<4>::truncated("abcé").as_str(), "abc");
+        assert_eq!(Text::<8>::truncated("short").as_str(), "short");
     }
 
     #[test]

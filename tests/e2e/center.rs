@@ -362,3 +362,63 @@ async fn everything_is_still_there_after_restarts_between_steps() {
     assert_eq!(sign_on(&mut terminal, &mut party, &center).await.code(), Code::SIGN_ON_ANSWER);
     center.assert_audit_passes();
 }
+
+#[tokio::test]
+async fn operators_query_the_journal_and_run_the_audit_through_signed_telegrams() {
+    use denbun_protocol::telegram::inquiry::{JournalQuery, MaintenanceAnswer, MaintenanceRequest};
+
+    let mut center = TestCenter::start().await;
+    let member = center.register(Applicant::Member).await;
+    let mut terminal = center.connect().await;
+    // A refusal, so there is something to filter by result.
+    let mut stranger = TestParty::new(PartyId::member(999).unwrap());
+    let refused = terminal.exchange(&stranger.request(&center.fingerprint(), MailboxFetch { max_notices: 1 })).await;
+    assert_eq!(reason(&refused), Some(RejectReason::UnknownSender));
+
+    // Not signed on: operator telegrams are refused.
+    let query = |sender, code, result| JournalQuery { sender, code, result, from_ms: 0, to_ms: 0, after_entry: 0 };
+    let fingerprint = center.fingerprint();
+    let operator = &mut center.operator;
+    let early = terminal.exchange(&operator.request(&fingerprint, query(None, None, None))).await;
+    assert_eq!(reason(&early), Some(RejectReason::NotSignedOn));
+
+    let processing_number = operator.next_processing_number();
+    let sign_on = Signer::new(operator.id, &operator.signing_key, fingerprint)
+        .unwrap()
+        .sign_on(
+            processing_number,
+            now_ms(),
+            SignOn { software_version: Text::new("e2e").unwrap() },
+            &terminal.handshake_hash(),
+        )
+        .unwrap();
+    assert_eq!(terminal.exchange(&sign_on).await.code(), Code::SIGN_ON_ANSWER);
+
+    let page = |answer: denbun_protocol::telegram::Telegram| match answer.into_body() {
+        Body::JournalPage(page) => page,
+        other => panic!("expected a journal page, got {other:?}"),
+    };
+    let by_member = page(terminal.exchange(&operator.request(&fingerprint, query(Some(member.id), None, None))).await);
+    assert!(by_member.rows.iter().all(|row| row.sender == member.id));
+    assert!(by_member.rows.iter().any(|row| row.code == Code::REGISTRATION.number()));
+    let registrations = page(
+        terminal.exchange(&operator.request(&fingerprint, query(None, Some(Code::REGISTRATION.number()), None))).await,
+    );
+    assert_eq!(registrations.rows.len(), 1, "{registrations:?}");
+    let rejects = RejectReason::UnknownSender.code();
+    let refusals = page(terminal.exchange(&operator.request(&fingerprint, query(None, None, Some(rejects)))).await);
+    assert_eq!(refusals.rows.len(), 1);
+    assert_eq!(refusals.rows[0].recipient, stranger.id);
+    // Paging: after the last entry there is nothing more of these.
+    let mut after = query(None, Some(Code::REGISTRATION.number()), None);
+    after.after_entry = registrations.rows[0].entry;
+    assert!(page(terminal.exchange(&operator.request(&fingerprint, after)).await).rows.is_empty());
+
+    let audit = terminal.exchange(&operator.request(&fingerprint, MaintenanceRequest::Audit)).await;
+    match audit.body() {
+        Body::MaintenanceAnswer(MaintenanceAnswer::Audit(result)) => assert!(result.passed, "{result:?}"),
+        other => panic!("expected the audit's result, got {other:?}"),
+    }
+    center.restart().await;
+    center.assert_audit_passes();
+}

@@ -5,6 +5,7 @@
 //! The committer around these functions handles what is common to every
 //! telegram: idempotency, journaling, signing the answer, durability.
 
+pub mod maintenance;
 pub mod network;
 pub mod operator;
 pub mod registration;
@@ -84,6 +85,8 @@ pub fn apply(tx: &mut Tx<'_>, context: &FlowContext<'_>, telegram: &Telegram) ->
         Body::MailboxFetch(fetch) => network::mailbox_fetch(tx, sender, fetch),
         Body::MailboxAck(ack) => network::mailbox_ack(tx, sender, ack),
         Body::MailQueueRequest(request) => operator::mail_queue(tx, request),
+        Body::JournalQuery(query) => maintenance::journal_query(tx, query),
+        Body::MaintenanceRequest(request) => maintenance::maintenance(tx, request),
         _ => Ok(Decision::reject_with(
             RejectReason::NotPermitted,
             format!("telegram {} is not offered by this center yet", telegram.code()),

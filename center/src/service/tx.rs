@@ -150,8 +150,7 @@ impl<'a> Tx<'a> {
             direction,
             session: origin.session,
             handshake_hash: origin.handshake_hash,
-            peer: Text::new(truncate(&origin.peer, denbun_protocol::limits::MESSAGE_BYTES_MAX))
-                .expect("cut to the field's limit"),
+            peer: Text::truncated(&origin.peer),
             summary,
             decoded,
             verified,
@@ -223,17 +222,6 @@ impl<'a> Tx<'a> {
     pub fn finish(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>) {
         (self.batch, self.journal_head, self.notified)
     }
-}
-
-fn truncate(text: &str, bytes_max: usize) -> &str {
-    if text.len() <= bytes_max {
-        return text;
-    }
-    let mut end = bytes_max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// Query fields of a journaled telegram, or zeros for bytes that do not decode.
