@@ -55,7 +55,7 @@ pub(super) fn outbox(context: &Context) -> Result<(), CliError> {
         println!("The outbox is empty.");
         return Ok(());
     }
-    println!("{:>10}  {:<4}  {:<32}  {:<10}", "Number", "Code", "Telegram", "Signed on");
+    println!("{:>10}  {:<4}  {:<32}  {:<10}", "Number", "Code", "Telegram", "Signed");
     for entry in vault.outbox() {
         match Telegram::decode(entry.telegram.as_slice()) {
             Ok(telegram) => {
