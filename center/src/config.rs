@@ -34,7 +34,8 @@ frame_timeout_ms = 10000
 idle_timeout_ms = 60000
 # A terminal that does not answer the echo probe within this time is closed.
 echo_answer_timeout_ms = 20000
-# A signed-on session must sign on within this time of its handshake.
+# A session that has not signed on is closed after this long without a
+# telegram (applicants and outbox senders need no sign-on, but must keep talking).
 sign_on_timeout_ms = 30000
 # Telegrams per second one sender may send (token bucket refill rate).
 telegrams_per_second_per_sender = 200
