@@ -225,3 +225,55 @@ impl DownReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::reject::Refused;
+    use denbun_protocol::sign::Signer;
+    use denbun_protocol::telegram::GuideRequest;
+    use denbun_protocol::telegram::GuideTopic;
+    use ed25519_dalek::SigningKey;
+
+    fn rejection(reason: RejectReason) -> Rejection {
+        let center_key = SigningKey::from_bytes(&[1; 32]);
+        let request = Signer::anonymous().request(5, 0, GuideRequest { topic: GuideTopic::Guide }).unwrap();
+        let telegram = Signer::center(&center_key)
+            .reject(&Refused::from_header(request.header()), reason, Some("the detail"), 0)
+            .unwrap();
+        assert_eq!(telegram.header().recipient(), PartyId::ANONYMOUS);
+        Rejection { reason, refused_code: 1000, message: "the detail".to_owned(), telegram }
+    }
+
+    #[test]
+    fn only_transient_reasons_are_worth_a_retry() {
+        let transient = [
+            RejectReason::RateLimited,
+            RejectReason::Busy,
+            RejectReason::StorageUnavailable,
+            RejectReason::InternalError,
+            RejectReason::NotSignedOn,
+            RejectReason::Frozen,
+        ];
+        for reason in RejectReason::ALL {
+            let rejection = rejection(*reason);
+            assert_eq!(rejection.retry_may_succeed(), transient.contains(reason), "{reason:?}");
+            let shown = rejection.to_string();
+            assert!(shown.contains("1000") && shown.contains("the detail"), "{shown}");
+            assert!(shown.contains(&reason.code().to_string()), "{shown}");
+            assert_eq!(shown.contains("Try again later"), transient.contains(reason), "{shown}");
+        }
+    }
+
+    #[test]
+    fn line_errors_after_the_handshake_say_whether_the_session_layer_failed() {
+        let decryption =
+            DownReason::from_line(LineError::Session(denbun_protocol::session::SessionError::DecryptFailed));
+        assert!(matches!(decryption, DownReason::Decryption(_)), "{decryption}");
+        let timeout = DownReason::from_line(LineError::FrameTimeout(Duration::from_secs(10)));
+        assert!(matches!(timeout, DownReason::Connection(_)), "{timeout}");
+        let shown = SessionError::LineDown(DownReason::BadSignature { code: Code::GUIDE_ANSWER }).to_string();
+        assert!(shown.contains("1010") && shown.contains("failed signature verification"), "{shown}");
+    }
+}
