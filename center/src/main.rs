@@ -209,11 +209,7 @@ fn init(data: &Path, name: &str, listen: &str) -> Result<ExitCode, String> {
     Vault::create(
         &operator_path,
         NewVault {
-            profile: Profile {
-                kind: denbun_protocol::keyfile::PartyKind::Operator,
-                number: 1,
-                name: operator_record.name.clone(),
-            },
+            profile: Profile { party: operator, name: operator_record.name.clone() },
             center: contents.identity.clone(),
             keys: operator_keys,
         },

@@ -51,8 +51,7 @@ impl Operator {
     ) -> Result<Operator, OperatorError> {
         let identity = CenterIdentity::read(center_card)?;
         let mut vault = Vault::open(key_file, password_a)?;
-        let party = denbun_client::session::party_of(vault.profile())
-            .map_err(|_| OperatorError::NotAnOperator(key_file.display().to_string(), "nobody".to_owned()))?;
+        let party = vault.profile().party;
         if party.kind() != denbun_protocol::header::PartyKind::Operator {
             return Err(OperatorError::NotAnOperator(key_file.display().to_string(), party.to_string()));
         }

@@ -7,10 +7,11 @@
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use denbun_protocol::header::{PartyId, PartyKind};
 use denbun_protocol::identity::CenterIdentity;
 use denbun_protocol::keyfile::{
     self, CenterKeyContents, FileKind, HistoryEntry, InnerBinding, KdfParams, KdfPolicy, KeyFileError, LayerKey,
-    OutboxEntry, PartyKind, Password, Profile, Secret32, VaultContents, open_center_keys, open_inner, open_vault,
+    OutboxEntry, Password, Profile, Secret32, VaultContents, open_center_keys, open_inner, open_vault,
     open_vault_with_key, seal_center_keys, seal_inner, seal_vault,
 };
 use denbun_protocol::limits::KEYFILE_CHECKSUM_BYTES;
@@ -38,8 +39,7 @@ fn signing_seed(number: u64) -> Secret32 {
 
 fn binding(number: u64) -> InnerBinding {
     InnerBinding {
-        kind: PartyKind::Member,
-        number,
+        party: PartyId::member(number).unwrap(),
         verification_key: ed25519_dalek::SigningKey::from_bytes(signing_seed(number).expose())
             .verifying_key()
             .to_bytes(),
@@ -59,7 +59,10 @@ fn contents(
     let inner = seal_inner(&signing_seed(number), &binding, &Password::from(password_b), params, policy, rng).unwrap();
     let delivery_secret: [u8; 32] = Sha256::digest(format!("delivery {number}")).into();
     VaultContents {
-        profile: Profile { kind: PartyKind::Member, number, name: Text::new("山田 花子").unwrap() },
+        profile: Profile {
+            party: denbun_protocol::header::PartyId::member(number).expect("a member number"),
+            name: Text::new("山田 花子").unwrap(),
+        },
         center: center_identity(),
         verification_key: binding.verification_key,
         delivery_public_key: x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(delivery_secret))
@@ -257,11 +260,7 @@ fn an_inner_layer_moved_into_another_file_does_not_open() {
     swapped.inner_layer = second.contents.inner_layer.clone();
     let file = seal_vault(&swapped, &first.key_a, &mut ChaCha20Rng::seed_from_u64(5));
     let reopened = open_a(&file, "a").unwrap();
-    let owner = InnerBinding {
-        kind: reopened.profile.kind,
-        number: reopened.profile.number,
-        verification_key: reopened.verification_key,
-    };
+    let owner = InnerBinding { party: reopened.profile.party, verification_key: reopened.verification_key };
     assert_eq!(
         open_inner(&reopened.inner_layer, &owner, &Password::from("b"), FAST_POLICY),
         Err(KeyFileError::InnerLayerMismatch)
@@ -278,8 +277,8 @@ fn handmade_inner_layer(seed: [u8; 32], binding: &InnerBinding, password_b: &str
     layer.extend_from_slice(&salt);
     let mut binding_hash = Sha256::new();
     binding_hash.update(b"denbun inner layer binding v1\0");
-    binding_hash.update([binding.kind as u8]);
-    binding_hash.update(binding.number.to_be_bytes());
+    binding_hash.update([binding.party.kind() as u8]);
+    binding_hash.update(binding.party.number().to_be_bytes());
     binding_hash.update(binding.verification_key);
     layer.extend_from_slice(&binding_hash.finalize());
     let nonce = [9u8; 24];
@@ -446,7 +445,7 @@ fn vector_file_matches_and_opens() {
     let member_file = vector_block(&vector, "member-file:");
     let (_, contents) = open_vault(&member_file, &Password::from("password A"), VECTOR_POLICY).unwrap();
     assert_eq!(contents.encode_secret().as_slice(), vector_block(&vector, "member-contents").as_slice());
-    assert_eq!(contents.profile.number, 1001);
+    assert_eq!(contents.profile.party.number(), 1001);
     assert_eq!(contents.history[0].amount, Yen::new(3_200).unwrap());
     let seed = open_inner(&contents.inner_layer, &binding(1001), &Password::from("password B"), VECTOR_POLICY).unwrap();
     assert_eq!(seed.expose().as_slice(), vector_block(&vector, "member-signature-seed:").as_slice());
@@ -490,7 +489,7 @@ fn history_entry() -> impl Strategy<Value = HistoryEntry> {
 prop_compose! {
     fn vault_contents()(
         kind in prop_oneof![Just(PartyKind::Member), Just(PartyKind::Store), Just(PartyKind::Operator)],
-        number: u64,
+        number in 1u64..=denbun_protocol::limits::PARTY_NUMBER_MAX,
         name in text(),
         verification_key: [u8; 32],
         delivery_secret: [u8; 32],
@@ -505,7 +504,7 @@ prop_compose! {
             telegram: Blob::new(vec![processing_number as u8; telegram_bytes]).unwrap(),
         }).collect();
         VaultContents {
-            profile: Profile { kind, number, name },
+            profile: Profile { party: PartyId::new(kind, number).unwrap(), name },
             center: center_identity(),
             verification_key,
             delivery_public_key: x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(delivery_secret)).to_bytes(),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use denbun_client::keys::generate_member_keys;
 use denbun_client::vault::{NewVault, Vault, VaultConfig};
 use denbun_protocol::identity::CenterIdentity;
-use denbun_protocol::keyfile::{PartyKind, Password, Profile};
+use denbun_protocol::keyfile::{Password, Profile};
 use denbun_protocol::wire::Text;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
@@ -41,7 +41,10 @@ fn create_key_file(path: &Path) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let keys = generate_member_keys(&mut rng, None);
     let new = NewVault {
-        profile: Profile { kind: PartyKind::Member, number: 42, name: Text::new("Crash Test").unwrap() },
+        profile: Profile {
+            party: denbun_protocol::header::PartyId::member(42).expect("a member number"),
+            name: Text::new("Crash Test").unwrap(),
+        },
         center: CenterIdentity {
             name: Text::new("center").unwrap(),
             address: Text::new("127.0.0.1:7800").unwrap(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use denbun_client::keys::generate_member_keys;
 use denbun_client::vault::{NewVault, Vault, VaultConfig};
 use denbun_protocol::identity::CenterIdentity;
-use denbun_protocol::keyfile::{PartyKind, Password, Profile};
+use denbun_protocol::keyfile::{Password, Profile};
 use denbun_protocol::wire::Text;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -22,7 +22,10 @@ fn unlock(criterion: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let keys = generate_member_keys(&mut rng, None);
     let new = NewVault {
-        profile: Profile { kind: PartyKind::Member, number: 1001, name: Text::new("Bench Member").expect("short") },
+        profile: Profile {
+            party: denbun_protocol::header::PartyId::member(1001).expect("a member number"),
+            name: Text::new("Bench Member").expect("short"),
+        },
         center: CenterIdentity {
             name: Text::new("center").expect("short"),
             address: Text::new("127.0.0.1:7800").expect("short"),

@@ -118,13 +118,16 @@ pub fn add_history(contents: &mut VaultContents, entry: HistoryEntry) -> Result<
 mod tests {
     use super::*;
     use denbun_protocol::identity::CenterIdentity;
-    use denbun_protocol::keyfile::{PartyKind, Profile, Secret32};
+    use denbun_protocol::keyfile::{Profile, Secret32};
     use denbun_protocol::wire::{Date, Text, Yen};
 
     fn empty_contents() -> VaultContents {
         let secret = [5u8; 32];
         VaultContents {
-            profile: Profile { kind: PartyKind::Member, number: 7, name: Text::new("Taro").unwrap() },
+            profile: Profile {
+                party: denbun_protocol::header::PartyId::member(7).expect("a member number"),
+                name: Text::new("Taro").unwrap(),
+            },
             center: CenterIdentity {
                 name: Text::new("center").unwrap(),
                 address: Text::new("127.0.0.1:1").unwrap(),

@@ -356,11 +356,7 @@ impl Vault {
             return Err(VaultError::AlreadyExists { path: paths.file.clone() });
         }
         paths.remove_stale_temporary(&lock)?;
-        let binding = InnerBinding {
-            kind: new.profile.kind,
-            number: new.profile.number,
-            verification_key: new.keys.verification_key,
-        };
+        let binding = InnerBinding { party: new.profile.party, verification_key: new.keys.verification_key };
         let inner_layer = seal_inner(&new.keys.signing_seed, &binding, password_b, config.params, config.policy, rng)
             .map_err(|error| paths.error(error))?;
         let key_a =
@@ -465,11 +461,7 @@ impl UnlockedVault {
     }
 
     fn binding(&self) -> InnerBinding {
-        InnerBinding {
-            kind: self.contents.profile.kind,
-            number: self.contents.profile.number,
-            verification_key: self.contents.verification_key,
-        }
+        InnerBinding { party: self.contents.profile.party, verification_key: self.contents.verification_key }
     }
 
     /// Writes the contents under key A (no scrypt run), atomically, keeping the

@@ -12,7 +12,7 @@ use std::time::Duration;
 use denbun_client::keys::generate_member_keys;
 use denbun_client::vault::{IdentityCardFile, NewVault, UnlockedVault, Vault, VaultConfig};
 use denbun_protocol::header::{Code, PartyId, StoreNumber};
-use denbun_protocol::keyfile::{HistoryEntry, KdfParams, KdfPolicy, PartyKind, Profile};
+use denbun_protocol::keyfile::{HistoryEntry, KdfParams, KdfPolicy, Profile};
 use denbun_protocol::reject::{Refused, RejectReason};
 use denbun_protocol::sign::Signer;
 use denbun_protocol::telegram::{
@@ -103,7 +103,10 @@ impl Terminal {
         let keys = generate_member_keys(&mut rng, None);
         let key = SigningKey::from_bytes(keys.signing_seed.expose());
         let new = NewVault {
-            profile: Profile { kind: PartyKind::Member, number, name: Text::new("Hanako Yamada").unwrap() },
+            profile: Profile {
+                party: denbun_protocol::header::PartyId::member(number).expect("a member number"),
+                name: Text::new("Hanako Yamada").unwrap(),
+            },
             center: center.identity.clone(),
             keys,
         };

@@ -17,7 +17,7 @@ use denbun_client::session::{
 };
 use denbun_client::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
 use denbun_protocol::header::{Code, PartyId, StoreNumber};
-use denbun_protocol::keyfile::{PartyKind, Profile};
+use denbun_protocol::keyfile::Profile;
 use denbun_protocol::reject::{Refused, RejectReason};
 use denbun_protocol::sign::Signer;
 use denbun_protocol::telegram::{
@@ -396,7 +396,10 @@ fn create_vault(path: &Path, center: &Center) -> (UnlockedVault, SigningKey) {
     let keys = generate_member_keys(&mut rng, None);
     let key = SigningKey::from_bytes(keys.signing_seed.expose());
     let new = NewVault {
-        profile: Profile { kind: PartyKind::Member, number: MEMBER_NUMBER, name: Text::new("Hanako").unwrap() },
+        profile: Profile {
+            party: denbun_protocol::header::PartyId::member(MEMBER_NUMBER).expect("a member number"),
+            name: Text::new("Hanako").unwrap(),
+        },
         center: center.identity.clone(),
         keys,
     };

@@ -10,7 +10,7 @@ use denbun_client::keys::{SeedPhrase, generate_center_keys, generate_member_keys
 use denbun_client::outbox::OutboxError;
 use denbun_client::vault::{CenterKeyFile, IdentityCardFile, NewVault, UnlockedVault, Vault, VaultConfig, VaultError};
 use denbun_protocol::identity::{CardError, CenterIdentity};
-use denbun_protocol::keyfile::{HistoryEntry, PartyKind, Password, Profile};
+use denbun_protocol::keyfile::{HistoryEntry, Password, Profile};
 use denbun_protocol::wire::{Blob, Date, Text, Yen};
 use ed25519_dalek::Verifier;
 use rand_chacha::ChaCha20Rng;
@@ -31,7 +31,10 @@ fn center_identity() -> CenterIdentity {
 fn new_vault(number: u64, seed: u64) -> NewVault {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     NewVault {
-        profile: Profile { kind: PartyKind::Member, number, name: Text::new("Hanako Yamada").unwrap() },
+        profile: Profile {
+            party: denbun_protocol::header::PartyId::member(number).expect("a member number"),
+            name: Text::new("Hanako Yamada").unwrap(),
+        },
         center: center_identity(),
         keys: generate_member_keys(&mut rng, Some(&SeedPhrase::from("a hand-written signature"))),
     }
@@ -71,7 +74,7 @@ fn a_new_key_file_opens_with_a_and_signs_with_b() {
     drop(created);
 
     let vault = open(&path, "password A").unwrap();
-    assert_eq!(vault.profile().number, 1001);
+    assert_eq!(vault.profile().party.number(), 1001);
     assert_eq!(vault.center(), &center_identity());
     assert_eq!(vault.next_processing_number(), 1);
     let guard = vault.signing_key(&Password::from("password B")).unwrap();
@@ -191,7 +194,7 @@ fn a_key_file_cannot_be_opened_twice_or_created_over() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let again = Vault::create(&path, new_vault(1002, 2), &"a".into(), &"b".into(), FAST, &mut rng);
     assert!(matches!(again, Err(VaultError::AlreadyExists { .. })));
-    assert_eq!(open(&path, "password A").unwrap().profile().number, 1001, "the first file is untouched");
+    assert_eq!(open(&path, "password A").unwrap().profile().party.number(), 1001, "the first file is untouched");
 }
 
 #[test]

@@ -27,7 +27,8 @@ use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{KDF_SCRYPT, KdfParams, KdfPolicy, KeyFileError, LayerKey, PartyKind, Password, Secret32};
+use super::{KDF_SCRYPT, KdfParams, KdfPolicy, KeyFileError, LayerKey, Password, Secret32};
+use crate::header::PartyId;
 use crate::limits::{KEYFILE_INNER_BYTES_MAX, KEYFILE_NONCE_BYTES, KEYFILE_SALT_BYTES, KEYFILE_TAG_BYTES};
 use crate::wire::Blob;
 
@@ -47,10 +48,8 @@ const BINDING_DOMAIN: &[u8] = b"denbun inner layer binding v1\0";
 /// Whose signature key an inner layer holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InnerBinding {
-    /// Member, store or operator.
-    pub kind: PartyKind,
-    /// Their number.
-    pub number: u64,
+    /// The member, store or operator.
+    pub party: PartyId,
     /// The verification key the seed must derive.
     pub verification_key: [u8; 32],
 }
@@ -59,8 +58,8 @@ impl InnerBinding {
     fn digest(&self) -> [u8; 32] {
         let mut hash = Sha256::new();
         hash.update(BINDING_DOMAIN);
-        hash.update([self.kind as u8]);
-        hash.update(self.number.to_be_bytes());
+        hash.update([self.party.kind() as u8]);
+        hash.update(self.party.number().to_be_bytes());
         hash.update(self.verification_key);
         hash.finalize().into()
     }

@@ -44,9 +44,7 @@ use zeroize::Zeroizing;
 pub use center::{CenterKeyContents, open_center_keys, seal_center_keys};
 pub use inner::{InnerBinding, open_inner, seal_inner};
 pub use secret::{Password, Secret32};
-pub use vault::{
-    HistoryEntry, OutboxEntry, PartyKind, Profile, VaultContents, open_vault, open_vault_with_key, seal_vault,
-};
+pub use vault::{HistoryEntry, OutboxEntry, Profile, VaultContents, open_vault, open_vault_with_key, seal_vault};
 
 use crate::limits::{
     KEYFILE_BYTES_MAX, KEYFILE_CHECKSUM_BYTES, KEYFILE_LOG_N_DEFAULT, KEYFILE_LOG_N_MAX, KEYFILE_LOG_N_MIN,

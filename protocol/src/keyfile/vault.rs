@@ -4,6 +4,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::{FileKind, KdfPolicy, KeyFileError, LayerKey, Password, Secret32};
+use crate::header::{PartyId, PartyKind};
 use crate::identity::CenterIdentity;
 use crate::limits::{
     ITEM_TITLE_BYTES_MAX, KEYFILE_HISTORY_ENTRIES_MAX, KEYFILE_INNER_BYTES_MAX, KEYFILE_OUTBOX_ENTRIES_MAX,
@@ -11,25 +12,12 @@ use crate::limits::{
 };
 use crate::wire::{Blob, Date, List, Text, Writer, Yen, decode_exact};
 
-crate::wire_enum! {
-    /// Who owns a key file. The numbers are the header's sender kinds.
-    pub enum PartyKind {
-        /// A general member (buyer).
-        Member = 1,
-        /// A store member (seller).
-        Store = 2,
-        /// A center operator's terminal.
-        Operator = 3,
-    }
-}
-
 crate::wire_struct! {
     /// Whose key file this is.
     pub struct Profile {
-        /// Member, store or operator.
-        pub kind: PartyKind,
-        /// The membership (or store, or operator) number the center assigned.
-        pub number: u64,
+        /// The member, store or operator number the center assigned (encoded
+        /// as the header encodes a party: kind byte, then number).
+        pub party: PartyId,
         /// The owner's name as registered.
         pub name: Text<NAME_BYTES_MAX>,
     }
@@ -94,6 +82,9 @@ impl VaultContents {
     /// Checks what the encoding alone cannot: the delivery key pair matches,
     /// outbox numbers rise and are all below the next processing number.
     pub fn check_consistency(&self) -> Result<(), &'static str> {
+        if !matches!(self.profile.party.kind(), PartyKind::Member | PartyKind::Store | PartyKind::Operator) {
+            return Err("it belongs to neither a member, a store nor an operator");
+        }
         let public =
             x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*self.delivery_secret_key.expose()));
         if public.to_bytes() != self.delivery_public_key {

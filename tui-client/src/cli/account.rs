@@ -8,7 +8,7 @@ use tokio::runtime::Runtime;
 
 use super::input::{self, Which};
 use super::{CliError, Context};
-use crate::session::{Completed, date_of_unix_ms, party_of, run_outbox, unix_time_ms};
+use crate::session::{Completed, date_of_unix_ms, run_outbox, unix_time_ms};
 use crate::vault::{UnlockedVault, Vault};
 
 fn open_vault(context: &Context) -> Result<UnlockedVault, CliError> {
@@ -116,7 +116,7 @@ pub(super) fn send(context: &Context, runtime: &Runtime) -> Result<(), CliError>
 /// `denbun sign-on`: checks the line and shows the mailbox count.
 pub(super) fn sign_on(context: &Context, runtime: &Runtime) -> Result<(), CliError> {
     let mut vault = open_vault(context)?;
-    let party = party_of(vault.profile()).map_err(|error| CliError::Failed(error.to_string()))?;
+    let party = vault.profile().party;
     let password_b = input::password(Which::B)?;
     eprintln!("Opening the signature key...");
     let guard = vault.signing_key(&password_b)?;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use denbun_protocol::header::{PartyId, PartyKind};
-use denbun_protocol::keyfile::{self, Profile};
+use denbun_protocol::keyfile::Profile;
 use denbun_protocol::limits::{ACCOUNT_HOLDER_BYTES_MAX, ADDRESS_BYTES_MAX, NAME_BYTES_MAX, TRADE_NAME_BYTES_MAX};
 use denbun_protocol::telegram::{
     AccountType, BankAccount, Body, Digits, PersonalData, Registration, RegistrationCertificate, StoreRegistration,
@@ -27,7 +27,7 @@ use super::apply::{date, text};
 use super::input::{self, Which, value_or_prompt};
 use super::{CliError, Context, keep_card_copy};
 use crate::keys::generate_member_keys_from_os;
-use crate::session::{Completed, SubmitError, date_of_unix_ms, party_of, run_outbox, submit};
+use crate::session::{Completed, SubmitError, date_of_unix_ms, run_outbox, submit};
 use crate::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
 
 /// A bank account's type.
@@ -85,9 +85,8 @@ pub struct RegisterArgs {
 /// Registers, or goes on with a registration that did not finish.
 pub(super) fn register(context: &Context, runtime: &Runtime, arguments: &RegisterArgs) -> Result<(), CliError> {
     let party = arguments.number;
-    let kind = match party.kind() {
-        PartyKind::Member => keyfile::PartyKind::Member,
-        PartyKind::Store => keyfile::PartyKind::Store,
+    match party.kind() {
+        PartyKind::Member | PartyKind::Store => {}
         _ => {
             return Err(CliError::Usage(format!(
                 "{party} is not a member or store number; give the number from your application, e.g. M00000123."
@@ -125,7 +124,7 @@ pub(super) fn register(context: &Context, runtime: &Runtime, arguments: &Registe
         verification_key: signing_key.verifying_key(),
         delivery_key: DeliveryKey::from(keys.delivery_public_key),
     };
-    let profile = Profile { kind, number: party.number(), name: details.profile_name };
+    let profile = Profile { party, name: details.profile_name };
     let new = NewVault { profile, center: center.clone(), keys };
     let mut vault = Vault::create(&path, new, &password_a, &password_b, VaultConfig::STANDARD, &mut OsRng)?;
     eprintln!("Key file written: {}", path.display());
@@ -144,7 +143,7 @@ fn continue_registration(
     let password_a = input::password(Which::A)?;
     eprintln!("Opening the key file...");
     let mut vault = Vault::open(path, &password_a)?;
-    let owner = party_of(vault.profile()).map_err(|error| CliError::Failed(error.to_string()))?;
+    let owner = vault.profile().party;
     if owner != party {
         return Err(CliError::Failed(format!(
             "The key file at {} belongs to {owner}, not {party}. Use another --profile DIR for another registration.",
@@ -251,7 +250,7 @@ fn print_certificate(vault: &UnlockedVault, certificate: &RegistrationCertificat
     );
     let matches = certificate.verification_key.as_bytes() == &contents.verification_key
         && certificate.delivery_key.as_bytes() == &contents.delivery_public_key
-        && party_of(vault.profile()).is_ok_and(|owner| owner == certificate.party);
+        && vault.profile().party == certificate.party;
     if !matches {
         eprintln!(
             "WARNING: the center's certificate does not name the keys in your key file. Do not use this \

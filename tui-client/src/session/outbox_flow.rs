@@ -14,8 +14,8 @@
 //! storage trouble) leaves it waiting and stops the run, since later entries
 //! may depend on it.
 
-use denbun_protocol::header::{PartyId, PartyIdError, PartyKind};
-use denbun_protocol::keyfile::{self, HistoryEntry, Profile};
+use denbun_protocol::header::PartyIdError;
+use denbun_protocol::keyfile::HistoryEntry;
 use denbun_protocol::limits::{ITEM_TITLE_BYTES_MAX, TRADE_NAME_BYTES_MAX};
 use denbun_protocol::sign::{BuildError, Signer};
 use denbun_protocol::telegram::{Body, CardAnswer, Telegram};
@@ -163,7 +163,7 @@ pub async fn submit(
     if key.verifying_key().to_bytes() != vault.contents().verification_key {
         return Err(SubmitError::WrongKey);
     }
-    let signer = Signer::new(party_of(vault.profile())?, key, session.fingerprint())?;
+    let signer = Signer::new(vault.profile().party, key, session.fingerprint())?;
     let body = body.into();
     let sent_at_ms = unix_time_ms();
     // What makes a build fail (the catalog's rules, the body's checks) does
@@ -215,16 +215,6 @@ fn check_center(vault: &UnlockedVault, session: &Session) -> Result<(), SubmitEr
             session_center: session.center().name.as_str().to_owned(),
         })
     }
-}
-
-/// The party a key file belongs to.
-pub fn party_of(profile: &Profile) -> Result<PartyId, PartyIdError> {
-    let kind = match profile.kind {
-        keyfile::PartyKind::Member => PartyKind::Member,
-        keyfile::PartyKind::Store => PartyKind::Store,
-        keyfile::PartyKind::Operator => PartyKind::Operator,
-    };
-    PartyId::new(kind, profile.number)
 }
 
 /// The history entry for the center's verified `answer` to `request`: the
