@@ -2,4 +2,5 @@
 
 mod center;
 mod center_binary;
+mod cli;
 mod vault_crash;
