@@ -422,3 +422,76 @@ async fn operators_query_the_journal_and_run_the_audit_through_signed_telegrams(
     center.restart().await;
     center.assert_audit_passes();
 }
+
+#[tokio::test]
+async fn an_expired_activation_code_is_refused() {
+    let center = TestCenter::start().await;
+    let mut terminal = center.connect().await;
+    let member = terminal.apply(Applicant::Member).await;
+    let mut record = center.party(member).unwrap();
+    let mut activation = record.activation.clone().unwrap();
+    activation.expires_at_ms = now_ms() - 1;
+    record.activation = Some(activation);
+    center.put_party(record);
+
+    let code = center.letter_for(member).activation_code;
+    let mut party = TestParty::new(member);
+    let answer =
+        terminal.exchange(&party.request(&center.fingerprint(), party.registration(code, Applicant::Member))).await;
+    assert_eq!(reason(&answer), Some(RejectReason::ActivationCodeExpired));
+    assert!(center.party(member).unwrap().verification_key.is_none());
+    center.assert_audit_passes();
+}
+
+#[tokio::test]
+async fn notices_wait_in_the_mailbox_arrive_in_order_after_sign_on_and_leave_when_acknowledged() {
+    use denbun_protocol::telegram::card::{CardIssueNotice, FundingChannel, IssuedCard};
+    use denbun_protocol::telegram::network::MailboxAck;
+    use denbun_protocol::wire::{Amount, Yen};
+
+    let center = TestCenter::start().await;
+    let mut party = center.register(Applicant::Member).await;
+    let notice = |card_number: u64| CardIssueNotice {
+        card: IssuedCard { card_number, face_value: Amount::new(1_000).unwrap(), issued_at_ms: now_ms() },
+        channel: FundingChannel::BankTransfer,
+        reference: None,
+        balance: Yen::new(1_000 * card_number).unwrap(),
+    };
+    // Two notices while the member is offline.
+    let first = center.put_notice(party.id, notice(1));
+    let second = center.put_notice(party.id, notice(2));
+    assert!(first < second);
+
+    let mut terminal = center.connect().await;
+    let answer = sign_on(&mut terminal, &mut party, &center).await;
+    let Body::SignOnAnswer(signed_on) = answer.body() else { panic!("{answer:?}") };
+    assert_eq!(signed_on.mailbox_count, 2);
+    // Delivered in order, each signed by the center (RawTerminal verifies it).
+    let delivered: Vec<u64> = [terminal.receive().await, terminal.receive().await]
+        .iter()
+        .map(|notice| {
+            assert_eq!(notice.code(), Code::CARD_ISSUE_NOTICE);
+            notice.header().processing_number()
+        })
+        .collect();
+    assert_eq!(delivered, [first, second]);
+
+    // Acknowledging the first removes it; the second stays until acknowledged.
+    let ack = terminal.exchange(&party.request(&center.fingerprint(), MailboxAck { up_to_sequence: first })).await;
+    let Body::MailboxAckAnswer(ack) = ack.body() else { panic!("{ack:?}") };
+    assert_eq!((ack.removed, ack.remaining), (1, 1));
+
+    // At the next sign-on only the unacknowledged notice comes again.
+    let mut again = center.connect().await;
+    let answer = sign_on(&mut again, &mut party, &center).await;
+    let Body::SignOnAnswer(signed_on) = answer.body() else { panic!("{answer:?}") };
+    assert_eq!(signed_on.mailbox_count, 1);
+    assert_eq!(again.receive().await.header().processing_number(), second);
+    // A fetch sends it again before its answer.
+    again.send(&party.request(&center.fingerprint(), MailboxFetch { max_notices: 8 })).await;
+    assert_eq!(again.receive().await.header().processing_number(), second);
+    let fetched = again.receive().await;
+    let Body::MailboxFetchAnswer(fetched) = fetched.body() else { panic!("{fetched:?}") };
+    assert_eq!((fetched.delivered, fetched.remaining), (1, 0));
+    center.assert_audit_passes();
+}

@@ -19,7 +19,9 @@ use denbun_center::audit::{AuditReport, audit};
 use denbun_center::config::Config;
 use denbun_center::server;
 use denbun_center::service::{Center, CommitterThread};
-use denbun_center::storage::{LetterRecord, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
+use denbun_center::storage::{
+    Counter, LetterRecord, MailboxNotice, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch,
+};
 use denbun_client::keys::generate_center_keys;
 use denbun_client::line::{FrameReader, LineError, ReadEvent, handshake_as_terminal, write_frame};
 use denbun_protocol::header::{Code, PartyId};
@@ -196,6 +198,32 @@ impl TestCenter {
     pub fn letter_for(&self, party: PartyId) -> LetterRecord {
         let letters = self.center().storage().letters(0, 10_000).expect("read the mail queue");
         letters.into_iter().rev().find(|letter| letter.recipient == party).expect("a letter for the applicant")
+    }
+
+    /// Puts a notice signed by this center into `recipient`'s mailbox, as
+    /// the center's flows do (for testing store and forward on its own).
+    /// Call it while no telegram is in flight: it writes beside the committer.
+    pub fn put_notice(&self, recipient: PartyId, body: impl Into<Body>) -> u64 {
+        let storage = self.center().storage();
+        let sequence = storage.counter(Counter::LastNotice).expect("read the counter") + 1;
+        let signing_key = SigningKey::from_bytes(self.keys.signing_seed.expose());
+        let notice = Signer::center(&signing_key).notice(recipient, sequence, now_ms(), body).expect("a notice");
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Counter(Counter::LastNotice, sequence));
+        batch.push(Write::MailboxPut(MailboxNotice {
+            recipient,
+            sequence,
+            telegram: Blob::new(notice.into_bytes()).expect("a notice fits"),
+        }));
+        storage.commit(&batch).expect("write the notice");
+        sequence
+    }
+
+    /// Changes a register entry directly (to set up a state, e.g. an expired code).
+    pub fn put_party(&self, record: PartyRecord) {
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Party(record));
+        self.center().storage().commit(&batch).expect("write the register");
     }
 
     /// A terminal connected to this center.
