@@ -91,23 +91,18 @@ async fn a_member_and_a_store_apply_and_register_end_to_end() {
 async fn a_wrong_activation_code_is_refused_and_locks_after_the_attempts_allowed() {
     let center = TestCenter::start_with(|config| config.limits.activation_attempts_max = 2).await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let mut party = TestParty::new(member);
+    let (mut party, right) = center.applicant(&mut terminal, Applicant::Member).await;
     let wrong = ActivationCode::new("WRONG-CODE1").unwrap();
+    let fingerprint = center.fingerprint();
 
-    let first = terminal
-        .exchange(&party.request(&center.fingerprint(), party.registration(wrong.clone(), Applicant::Member)))
-        .await;
+    let first = party.send_registration(&mut terminal, &fingerprint, wrong.clone()).await;
     assert_eq!(reason(&first), Some(RejectReason::WrongActivationCode));
-    let second =
-        terminal.exchange(&party.request(&center.fingerprint(), party.registration(wrong, Applicant::Member))).await;
+    let second = party.send_registration(&mut terminal, &fingerprint, wrong).await;
     assert_eq!(reason(&second), Some(RejectReason::WrongActivationCode));
     // Locked: even the right code no longer works.
-    let right = center.letter_for(member).activation_code;
-    let third =
-        terminal.exchange(&party.request(&center.fingerprint(), party.registration(right, Applicant::Member))).await;
+    let third = party.send_registration(&mut terminal, &fingerprint, right).await;
     assert_eq!(reason(&third), Some(RejectReason::TooManyAttempts));
-    assert!(center.party(member).unwrap().verification_key.is_none());
+    assert!(center.party(party.id).unwrap().verification_key.is_none());
     center.assert_audit_passes();
 }
 
@@ -115,22 +110,16 @@ async fn a_wrong_activation_code_is_refused_and_locks_after_the_attempts_allowed
 async fn a_used_activation_code_cannot_register_again() {
     let center = TestCenter::start().await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let code = center.letter_for(member).activation_code;
-    let mut party = TestParty::new(member);
-    let answer = terminal
-        .exchange(&party.request(&center.fingerprint(), party.registration(code.clone(), Applicant::Member)))
-        .await;
+    let (mut party, code) = center.applicant(&mut terminal, Applicant::Member).await;
+    let answer = party.send_registration(&mut terminal, &center.fingerprint(), code.clone()).await;
     assert_eq!(answer.code(), Code::REGISTRATION_CERTIFICATE);
 
     // Someone else with the same letter and a key of their own.
-    let mut intruder = TestParty::new(member);
+    let mut intruder = TestParty::new(party.id);
     intruder.next_processing_number(); // a number of its own, not the one already answered
-    let answer = terminal
-        .exchange(&intruder.request(&center.fingerprint(), intruder.registration(code, Applicant::Member)))
-        .await;
+    let answer = intruder.send_registration(&mut terminal, &center.fingerprint(), code).await;
     assert_eq!(reason(&answer), Some(RejectReason::ActivationCodeUsed));
-    assert_eq!(center.party(member).unwrap().verification_key, Some(party.verification_key().to_bytes()));
+    assert_eq!(center.party(party.id).unwrap().verification_key, Some(party.verification_key().to_bytes()));
     center.assert_audit_passes();
 }
 
@@ -138,9 +127,8 @@ async fn a_used_activation_code_cannot_register_again() {
 async fn a_registration_signed_by_a_key_other_than_the_one_it_carries_is_refused() {
     let center = TestCenter::start().await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let code = center.letter_for(member).activation_code;
-    let party = TestParty::new(member);
+    let (party, code) = center.applicant(&mut terminal, Applicant::Member).await;
+    let member = party.id;
     let body = party.registration(code, Applicant::Member);
     // Signed by a key that is not the verification key in the body: no proof of possession.
     let other = SigningKey::generate(&mut OsRng);
@@ -155,9 +143,7 @@ async fn a_registration_signed_by_a_key_other_than_the_one_it_carries_is_refused
 async fn a_repeated_registration_gets_the_byte_identical_answer() {
     let center = TestCenter::start().await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let code = center.letter_for(member).activation_code;
-    let mut party = TestParty::new(member);
+    let (mut party, code) = center.applicant(&mut terminal, Applicant::Member).await;
     let telegram = party.request(&center.fingerprint(), party.registration(code, Applicant::Member));
     let first = terminal.exchange(&telegram).await;
     assert_eq!(first.code(), Code::REGISTRATION_CERTIFICATE);
@@ -175,9 +161,8 @@ async fn a_repeated_registration_gets_the_byte_identical_answer() {
 async fn the_same_processing_number_with_other_content_is_refused_and_changes_nothing() {
     let center = TestCenter::start().await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let code = center.letter_for(member).activation_code;
-    let party = TestParty::new(member);
+    let (party, code) = center.applicant(&mut terminal, Applicant::Member).await;
+    let member = party.id;
     let signer = Signer::new(member, &party.signing_key, center.fingerprint()).unwrap();
     let registration = party.registration(code, Applicant::Member);
     let first = signer.request(7, now_ms(), registration.clone()).unwrap();
@@ -427,19 +412,16 @@ async fn operators_query_the_journal_and_run_the_audit_through_signed_telegrams(
 async fn an_expired_activation_code_is_refused() {
     let center = TestCenter::start().await;
     let mut terminal = center.connect().await;
-    let member = terminal.apply(Applicant::Member).await;
-    let mut record = center.party(member).unwrap();
+    let (mut party, code) = center.applicant(&mut terminal, Applicant::Member).await;
+    let mut record = center.party(party.id).unwrap();
     let mut activation = record.activation.clone().unwrap();
     activation.expires_at_ms = now_ms() - 1;
     record.activation = Some(activation);
     center.put_party(record);
 
-    let code = center.letter_for(member).activation_code;
-    let mut party = TestParty::new(member);
-    let answer =
-        terminal.exchange(&party.request(&center.fingerprint(), party.registration(code, Applicant::Member))).await;
+    let answer = party.send_registration(&mut terminal, &center.fingerprint(), code).await;
     assert_eq!(reason(&answer), Some(RejectReason::ActivationCodeExpired));
-    assert!(center.party(member).unwrap().verification_key.is_none());
+    assert!(center.party(party.id).unwrap().verification_key.is_none());
     center.assert_audit_passes();
 }
 

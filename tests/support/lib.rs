@@ -231,16 +231,21 @@ impl TestCenter {
         RawTerminal::connect(self.address, &self.identity()).await.expect("connect and handshake")
     }
 
-    /// Applies and registers a member (or a store, with `store`), returning it.
+    /// Applies through `terminal` and reads the posted activation code:
+    /// a party with fresh keys that has not registered yet, and its code.
+    pub async fn applicant(&self, terminal: &mut RawTerminal, applicant: Applicant) -> (TestParty, ActivationCode) {
+        let number = terminal.apply(applicant.clone()).await;
+        let mut party = TestParty::new(number);
+        party.applicant = Some(applicant);
+        (party, self.letter_for(number).activation_code)
+    }
+
+    /// Applies and registers a member (or a store), returning it.
     pub async fn register(&self, applicant: Applicant) -> TestParty {
         let mut terminal = self.connect().await;
-        let accepted = terminal.apply(applicant.clone()).await;
-        let mut party = TestParty::new(accepted);
-        let code = self.letter_for(accepted).activation_code;
-        let registration = party.registration(code, applicant);
-        let answer = terminal.exchange(&party.request(&self.fingerprint(), registration)).await;
+        let (mut party, code) = self.applicant(&mut terminal, applicant).await;
+        let answer = party.send_registration(&mut terminal, &self.fingerprint(), code).await;
         assert_eq!(answer.code(), Code::REGISTRATION_CERTIFICATE, "registration answered {answer:?}");
-        party.registered = true;
         party
     }
 }
@@ -279,7 +284,7 @@ pub struct TestParty {
     pub signing_key: SigningKey,
     delivery_secret: [u8; 32],
     next_processing_number: u64,
-    registered: bool,
+    applicant: Option<Applicant>,
 }
 
 impl TestParty {
@@ -292,7 +297,7 @@ impl TestParty {
             signing_key: SigningKey::generate(&mut OsRng),
             delivery_secret,
             next_processing_number: 1,
-            registered: false,
+            applicant: None,
         }
     }
 
@@ -320,6 +325,19 @@ impl TestParty {
             .expect("a numbered party signs")
             .request(processing_number, now_ms(), body)
             .expect("a valid request")
+    }
+
+    /// Signs a registration with `code` (and this party's own keys), sends it
+    /// and returns the center's answer.
+    pub async fn send_registration(
+        &mut self,
+        terminal: &mut RawTerminal,
+        center: &CenterFingerprint,
+        code: ActivationCode,
+    ) -> Telegram {
+        let applicant = self.applicant.clone().unwrap_or(Applicant::Member);
+        let registration = self.registration(code, applicant);
+        terminal.exchange(&self.request(center, registration)).await
     }
 
     /// The registration body for this party with `code`.
