@@ -5,7 +5,9 @@
 
 pub mod audit;
 pub mod config;
+pub mod credit;
 pub mod flows;
+pub mod ledger;
 pub mod mail;
 pub mod operator;
 pub mod server;

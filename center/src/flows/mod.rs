@@ -5,16 +5,28 @@
 //! The committer around these functions handles what is common to every
 //! telegram: idempotency, journaling, signing the answer, durability.
 
+pub mod card;
+pub mod catalog;
+pub mod common;
+pub mod delivery;
 pub mod maintenance;
 pub mod network;
 pub mod operator;
+pub mod payment;
+pub mod payout;
+pub mod refund;
 pub mod registration;
+pub mod report;
+pub mod statement;
+#[cfg(test)]
+pub mod testing;
 
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::sign::CenterFingerprint;
-use denbun_protocol::telegram::{Body, Telegram};
+use denbun_protocol::telegram::{Body, FundsRequest, PayoutsRequest, Telegram};
 
 use crate::config::Config;
+use crate::credit::SimulatedCreditCompany;
 use crate::service::tx::{Origin, Tx};
 use crate::storage::StorageError;
 
@@ -69,6 +81,17 @@ pub fn records_idempotency(body: &Body) -> bool {
             | Body::SignOff(_)
             | Body::MailboxFetch(_)
             | Body::MailboxAck(_)
+            // Money queries that change nothing: answered afresh (a delivery
+            // chunk is 32 KiB; keeping every fetch's answer would double
+            // what the journal already keeps).
+            | Body::StoreListRequest(_)
+            | Body::CatalogPageRequest(_)
+            | Body::DeliveryFetch(_)
+            | Body::StatementRequest(_)
+            | Body::ReportRequest(_)
+            | Body::Inquiry(_)
+            | Body::FundsRequest(FundsRequest::Pending(_))
+            | Body::PayoutsRequest(PayoutsRequest::Pending(_))
     )
 }
 
@@ -87,6 +110,27 @@ pub fn apply(tx: &mut Tx<'_>, context: &FlowContext<'_>, telegram: &Telegram) ->
         Body::MailQueueRequest(request) => operator::mail_queue(tx, request),
         Body::JournalQuery(query) => maintenance::journal_query(tx, query),
         Body::MaintenanceRequest(request) => maintenance::maintenance(tx, request),
+        Body::CardRequest(request) => {
+            let credit = SimulatedCreditCompany::new(&context.config.credit);
+            card::request(tx, context, telegram.header(), request, &credit)
+        }
+        Body::CatalogPublish(publish) => catalog::publish(tx, context, telegram.header(), publish),
+        Body::StoreListRequest(request) => catalog::store_list(tx, request),
+        Body::CatalogPageRequest(request) => catalog::page(tx, request),
+        Body::PaymentInstruction(instruction) => payment::pay(tx, context, telegram.header(), instruction),
+        Body::DeliveryUpload(upload) => delivery::upload(tx, context, telegram.header(), upload),
+        Body::DeliveryFetch(fetch) => delivery::fetch(tx, telegram.header(), fetch),
+        Body::DeliveryAcknowledgement(acknowledgement) => delivery::acknowledge(tx, telegram.header(), acknowledgement),
+        Body::Shipment(shipment) => delivery::ship(tx, telegram.header(), shipment),
+        Body::PaymentClaim(claim) => payout::claim_payment(tx, telegram.header(), claim),
+        Body::Refund(refund) => refund::refund(tx, context, telegram.header(), refund),
+        Body::StatementRequest(request) => statement::statement(tx, telegram.header(), request),
+        Body::FundsRequest(request) => operator::funds(tx, context, telegram.header(), request),
+        Body::PayoutsRequest(request) => payout::payouts(tx, context, telegram.header(), request),
+        Body::BalanceRefund(request) => operator::balance_refund(tx, context, telegram.header(), request),
+        Body::FreezeRequest(request) => operator::freeze(tx, telegram.header(), request),
+        Body::ReportRequest(request) => report::report(tx, context, telegram.header(), request),
+        Body::Inquiry(inquiry) => operator::inquiry(tx, telegram.header(), inquiry),
         _ => Ok(Decision::reject_with(
             RejectReason::NotPermitted,
             format!("telegram {} is not offered by this center yet", telegram.code()),

@@ -1,14 +1,34 @@
 //! Families 90–98: what operators ask of the center. Every operator telegram
 //! is signed by an operator key in the register and journaled like any other.
+//!
+//! Here: the mail queue (97), funds confirmation for cards waiting for a
+//! transfer (90), refunds of unused balance (92), freezing (93) and inquiry
+//! (96). Payouts (91) are in `payout.rs` beside the claims they pay, the
+//! report (94) in `report.rs`.
 
-use denbun_protocol::limits::MAIL_LETTERS_MAX;
+use denbun_protocol::header::{Header, MemberNumber, PartyKind, StoreNumber};
+use denbun_protocol::limits::{MAIL_LETTERS_MAX, QUERY_ROWS_MAX};
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::telegram::inquiry::{Letter, LetterPage, MailQueueAnswer, MailQueueRequest};
-use denbun_protocol::wire::List;
+use denbun_protocol::telegram::{
+    AccountState, BalanceRefund, BalanceRefundAnswer, BalanceRefundNotice, BankAccount, CardRow, CardRows,
+    FreezeAction, FreezeAnswer, FreezeRequest, FundsAnswer, FundsConfirmed, FundsRejected, FundsRequest, Inquiry,
+    InquiryAnswer, MemberDetail, MemberRow, MemberRows, PendingFundsPage, PendingFundsRow, PersonalData,
+    RegisteredKeys, StoreDetail, StoreRow, StoreRows, TransactionDetail, TransactionState,
+};
+use denbun_protocol::wire::{Amount, Date, List, Text, decode_exact};
 
-use super::Decision;
+use super::common::{accept, operator_in_good_standing, page_of, today, yen};
+use super::{Decision, FlowContext, card, catalog, payment};
+use crate::ledger::{self, Cause, Posting, cards};
 use crate::service::tx::Tx;
-use crate::storage::{LetterRecord, StorageError};
+use crate::storage::ledger_records::{
+    AccountId, BalanceRefundRecord, CardRecord, FundingRecord, FundingStatus as FundsStatus, PendingFunding,
+    PostingKind, family,
+};
+use crate::storage::{
+    Counter, LedgerKey, LedgerRange, LetterRecord, PartyRecord, PartyStatus, ScanOrder, StorageError,
+};
 
 /// `9700`: list letters, or mark one printed.
 pub fn mail_queue(tx: &mut Tx<'_>, request: &MailQueueRequest) -> Result<Decision, StorageError> {
@@ -66,4 +86,432 @@ fn letter(record: &LetterRecord) -> Letter {
         created_at_ms: record.created_at_ms,
         printed: record.printed_at_ms.is_some(),
     }
+}
+
+/// `9000`: pending funds, or the money for a pending card arrived, or not.
+pub fn funds(
+    tx: &mut Tx<'_>,
+    context: &FlowContext<'_>,
+    header: &Header,
+    request: &FundsRequest,
+) -> Result<Decision, StorageError> {
+    accept!(operator_in_good_standing(tx, header.sender())?);
+    match request {
+        FundsRequest::Pending(page) => {
+            let range = LedgerRange::family(family::PENDING_FUNDING);
+            let (index, page_count) = page_of::<PendingFunding>(tx, &range, page.page, QUERY_ROWS_MAX)?;
+            let mut rows = Vec::with_capacity(index.len());
+            for entry in index {
+                let record = funding(tx, entry.funding_number)?;
+                rows.push(PendingFundsRow {
+                    reference: Text::new(card::reference(record.channel, record.funding_number))
+                        .expect("references are short"),
+                    member: record.member,
+                    channel: record.channel,
+                    amount: record.amount,
+                    requested_at_ms: record.requested_at_ms,
+                });
+            }
+            let rows = List::new(rows).expect("at most QUERY_ROWS_MAX");
+            Ok(Decision::answer(FundsAnswer::Pending(PendingFundsPage { page: page.page, page_count, rows })))
+        }
+        FundsRequest::Confirm(confirmation) => {
+            let mut record = accept!(pending_by_reference(tx, &confirmation.reference)?);
+            let received = confirmation.amount_received;
+            match record.status {
+                FundsStatus::Pending => {}
+                FundsStatus::Confirmed if record.amount_received_yen == received.get() => {
+                    // Confirmed before with the same amount (another processing number).
+                    let card = tx
+                        .ledger_record::<CardRecord>(&LedgerKey::card(record.card_number))?
+                        .ok_or_else(|| missing(LedgerKey::card(record.card_number)))?;
+                    return Ok(Decision::answer(FundsAnswer::Confirmed(FundsConfirmed {
+                        reference: confirmation.reference.clone(),
+                        member: record.member,
+                        card: card::issued_card(&card),
+                    })));
+                }
+                FundsStatus::Confirmed => {
+                    return Ok(Decision::reject_with(
+                        RejectReason::AlreadyDone,
+                        format!(
+                            "{} was already confirmed with {} yen (card {})",
+                            confirmation.reference, record.amount_received_yen, record.card_number
+                        ),
+                    ));
+                }
+                FundsStatus::Rejected => {
+                    return Ok(Decision::reject_with(
+                        RejectReason::AlreadyDone,
+                        format!("{} was rejected: {}", confirmation.reference, record.note),
+                    ));
+                }
+            }
+            if tx.party(record.member.party())?.is_none_or(|member| member.status == PartyStatus::Closed) {
+                return Ok(Decision::reject_with(
+                    RejectReason::NotPermitted,
+                    format!("{} is closed; reject the request and return the money", record.member),
+                ));
+            }
+            let reference = Text::new(card::reference(record.channel, record.funding_number)).expect("short");
+            let description = format!("{} {}", cards::channel_name(record.channel), reference);
+            let (issued, _) = accept!(card::issue_and_notify(
+                tx,
+                context,
+                &Cause::of(header),
+                record.member,
+                record.channel,
+                received,
+                record.funding_number,
+                Some(reference.clone()),
+                &description,
+            )?);
+            record.status = FundsStatus::Confirmed;
+            record.decided_at_ms = tx.now_ms();
+            record.decided_by = header.sender();
+            record.amount_received_yen = received.get();
+            record.card_number = issued.card_number;
+            tx.ledger_remove(LedgerKey::pending_funding(record.funding_number));
+            let member = record.member;
+            tx.ledger_put(record);
+            Ok(Decision::answer(FundsAnswer::Confirmed(FundsConfirmed {
+                reference,
+                member,
+                card: card::issued_card(&issued),
+            })))
+        }
+        FundsRequest::Reject(rejection) => {
+            let mut record = accept!(pending_by_reference(tx, &rejection.reference)?);
+            let answer =
+                FundsAnswer::Rejected(FundsRejected { reference: rejection.reference.clone(), member: record.member });
+            match record.status {
+                FundsStatus::Pending => {}
+                FundsStatus::Rejected => return Ok(Decision::answer(answer)),
+                FundsStatus::Confirmed => {
+                    return Ok(Decision::reject_with(
+                        RejectReason::AlreadyDone,
+                        format!("{} was already confirmed (card {})", rejection.reference, record.card_number),
+                    ));
+                }
+            }
+            record.status = FundsStatus::Rejected;
+            record.decided_at_ms = tx.now_ms();
+            record.decided_by = header.sender();
+            record.note = rejection.reason.clone();
+            tx.ledger_remove(LedgerKey::pending_funding(record.funding_number));
+            tx.ledger_put(record);
+            Ok(Decision::answer(answer))
+        }
+    }
+}
+
+fn missing(key: LedgerKey) -> StorageError {
+    StorageError::Corrupt { key: format!("{key:?}"), reason: "an index names a missing record".to_owned() }
+}
+
+fn funding(tx: &mut Tx<'_>, funding_number: u64) -> Result<FundingRecord, StorageError> {
+    tx.ledger_record(&LedgerKey::funding(funding_number))?.ok_or_else(|| missing(LedgerKey::funding(funding_number)))
+}
+
+/// The funding request a reference names.
+fn pending_by_reference(tx: &mut Tx<'_>, reference: &str) -> Result<Result<FundingRecord, Decision>, StorageError> {
+    let not_found = || {
+        Decision::reject_with(RejectReason::NotFound, format!("no card request has the transfer reference {reference}"))
+    };
+    let Some((channel, funding_number)) = card::parse_reference(reference) else {
+        return Ok(Err(not_found()));
+    };
+    match tx.ledger_record::<FundingRecord>(&LedgerKey::funding(funding_number))? {
+        Some(record) if record.channel == channel => Ok(Ok(record)),
+        _ => Ok(Err(not_found())),
+    }
+}
+
+/// `9200`: refund a member's whole unused balance to a bank account,
+/// closing the account if asked.
+pub fn balance_refund(
+    tx: &mut Tx<'_>,
+    context: &FlowContext<'_>,
+    header: &Header,
+    request: &BalanceRefund,
+) -> Result<Decision, StorageError> {
+    accept!(operator_in_good_standing(tx, header.sender())?);
+    let member = request.member;
+    let Some(mut record) = tx.party(member.party())? else {
+        return Ok(Decision::reject_with(RejectReason::NotFound, format!("no member {member}")));
+    };
+    match record.status {
+        PartyStatus::Registered | PartyStatus::Frozen => {}
+        PartyStatus::Closed => {
+            return Ok(Decision::reject_with(RejectReason::AlreadyDone, format!("{member} is already closed")));
+        }
+        PartyStatus::Applied => {
+            return Ok(Decision::reject_with(RejectReason::NotPermitted, format!("{member} has not registered")));
+        }
+    }
+    let refund_number = tx.next(Counter::LastBalanceRefund)?;
+    let balance = ledger::balance_yen(tx, AccountId::stored_value(member))?;
+    if let Ok(amount) = Amount::new(balance) {
+        let posting = Posting {
+            kind: PostingKind::BalanceRefund,
+            debit: AccountId::stored_value(member),
+            credit: AccountId::balance_refunded(member),
+            amount,
+            reference: refund_number,
+            description: "unused balance refunded",
+        };
+        let day = today(tx, context);
+        ledger::post(tx, &Cause::of(header), day, &posting)?.expect("the whole balance is there to refund");
+        let drained = cards::drain(tx, member)?;
+        assert_eq!(drained, balance, "{member}'s cards hold exactly the stored value");
+    }
+    let amount = yen(balance);
+    tx.ledger_put(BalanceRefundRecord {
+        refund_number,
+        member,
+        amount,
+        account: request.payout_account.clone(),
+        closed: request.close_account,
+        operator: header.sender(),
+        refunded_at_ms: tx.now_ms(),
+        reason: request.reason.clone(),
+    });
+    if request.close_account {
+        record.status = PartyStatus::Closed;
+        tx.put_party(record);
+    }
+    tx.notice(
+        member.party(),
+        BalanceRefundNotice {
+            refund_number,
+            amount,
+            payout_account: request.payout_account.clone(),
+            closed: request.close_account,
+        },
+    )?;
+    Ok(Decision::answer(BalanceRefundAnswer { member, refund_number, amount, closed: request.close_account }))
+}
+
+/// `9300`: freeze or unfreeze a member or a store.
+pub fn freeze(tx: &mut Tx<'_>, header: &Header, request: &FreezeRequest) -> Result<Decision, StorageError> {
+    accept!(operator_in_good_standing(tx, header.sender())?);
+    let party = request.party;
+    let Some(mut record) = tx.party(party)? else {
+        return Ok(Decision::reject_with(RejectReason::NotFound, format!("no {party} in the register")));
+    };
+    let frozen_now = match (record.status, request.action) {
+        (PartyStatus::Registered, FreezeAction::Freeze) | (PartyStatus::Frozen, FreezeAction::Freeze) => true,
+        (PartyStatus::Registered, FreezeAction::Unfreeze) | (PartyStatus::Frozen, FreezeAction::Unfreeze) => false,
+        (status, _) => {
+            return Ok(Decision::reject_with(
+                RejectReason::NotPermitted,
+                format!("{party} is {status:?}; only registered accounts are frozen or unfrozen"),
+            ));
+        }
+    };
+    let changed = (record.status == PartyStatus::Frozen) != frozen_now;
+    if changed {
+        record.status = if frozen_now { PartyStatus::Frozen } else { PartyStatus::Registered };
+        tx.put_party(record);
+    }
+    Ok(Decision::answer(FreezeAnswer { party, frozen: frozen_now, changed }))
+}
+
+/// Register entries read at a time while searching.
+const SEARCH_CHUNK: usize = 500;
+/// Register chunks one search may read (bounds the loop).
+const SEARCH_CHUNKS_MAX: usize = 100_000;
+/// Most index entries counted for a detail (cards, purchases).
+const COUNT_MAX: usize = 1_000_000;
+
+fn state(status: PartyStatus) -> AccountState {
+    match status {
+        PartyStatus::Applied => AccountState::Applied,
+        PartyStatus::Registered => AccountState::Active,
+        PartyStatus::Frozen => AccountState::Frozen,
+        PartyStatus::Closed => AccountState::Closed,
+    }
+}
+
+fn personal(record: &PartyRecord) -> PersonalData {
+    PersonalData {
+        name: record.name.clone(),
+        address: record.address.clone(),
+        // Members and stores give a date of birth when applying.
+        date_of_birth: record.date_of_birth.unwrap_or(Date::new(1900, 1, 1).expect("a valid date")),
+    }
+}
+
+fn keys(record: &PartyRecord) -> Option<RegisteredKeys> {
+    Some(RegisteredKeys {
+        verification_key: ed25519_dalek::VerifyingKey::from_bytes(&record.verification_key?).ok()?,
+        delivery_key: x25519_dalek::PublicKey::from(record.delivery_key?),
+        registered_at_ms: record.registered_at_ms,
+    })
+}
+
+/// Register entries of `kind` whose name, trade name or address holds every
+/// word of `text` (case-insensitive), page `page` of `per_page`, and the page count.
+fn search_register(
+    tx: &mut Tx<'_>,
+    kind: PartyKind,
+    text: &str,
+    page: u16,
+    per_page: usize,
+) -> Result<(Vec<PartyRecord>, u16), StorageError> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let first = usize::from(page) * per_page;
+    let mut found = Vec::new();
+    let mut total = 0usize;
+    let mut after = 0u64;
+    for _ in 0..SEARCH_CHUNKS_MAX {
+        let chunk = tx.storage().parties(kind, after, SEARCH_CHUNK)?;
+        let Some(last) = chunk.last() else { break };
+        after = last.party.number();
+        for record in chunk {
+            let record = tx.party(record.party)?.unwrap_or(record);
+            let haystack = format!(
+                "{} {} {} {}",
+                record.party,
+                record.name,
+                record.trade_name.as_ref().map_or("", |name| name.as_str()),
+                record.address
+            )
+            .to_lowercase();
+            if !words.iter().all(|word| haystack.contains(word.as_str())) {
+                continue;
+            }
+            if total >= first && found.len() < per_page {
+                found.push(record);
+            }
+            total += 1;
+        }
+    }
+    Ok((found, u16::try_from(total.div_ceil(per_page).max(1)).unwrap_or(u16::MAX)))
+}
+
+fn count(tx: &mut Tx<'_>, range: LedgerRange) -> Result<u32, StorageError> {
+    let entries = tx.ledger_scan(&range, ScanOrder::Ascending, COUNT_MAX)?;
+    Ok(u32::try_from(entries.len()).unwrap_or(u32::MAX))
+}
+
+/// `9600`: an operator's inquiry over members, stores, cards and purchases.
+pub fn inquiry(tx: &mut Tx<'_>, header: &Header, inquiry: &Inquiry) -> Result<Decision, StorageError> {
+    accept!(operator_in_good_standing(tx, header.sender())?);
+    let answer = match inquiry {
+        Inquiry::SearchMembers(search) => {
+            let (records, page_count) =
+                search_register(tx, PartyKind::Member, &search.text, search.page, QUERY_ROWS_MAX)?;
+            let mut rows = Vec::with_capacity(records.len());
+            for record in records {
+                let member = MemberNumber::try_from(record.party).expect("searched by kind");
+                rows.push(MemberRow {
+                    member,
+                    name: record.name.clone(),
+                    state: state(record.status),
+                    balance: yen(ledger::balance_yen(tx, AccountId::stored_value(member))?),
+                });
+            }
+            InquiryAnswer::Members(MemberRows {
+                page: search.page,
+                page_count,
+                rows: List::new(rows).expect("at most QUERY_ROWS_MAX"),
+            })
+        }
+        Inquiry::Member(member) => {
+            let Some(record) = tx.party(member.party())? else {
+                return Ok(Decision::reject_with(RejectReason::NotFound, format!("no member {member}")));
+            };
+            let cards = count(tx, LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_CARD, member)))?;
+            let purchases = count(tx, LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_TRANSACTION, member)))?;
+            InquiryAnswer::Member(MemberDetail {
+                member: *member,
+                personal: personal(&record),
+                state: state(record.status),
+                balance: yen(ledger::balance_yen(tx, AccountId::stored_value(*member))?),
+                cards,
+                purchases,
+                keys: keys(&record),
+            })
+        }
+        Inquiry::SearchStores(search) => {
+            let (records, page_count) =
+                search_register(tx, PartyKind::Store, &search.text, search.page, QUERY_ROWS_MAX)?;
+            let mut rows = Vec::with_capacity(records.len());
+            for record in records {
+                let store = StoreNumber::try_from(record.party).expect("searched by kind");
+                rows.push(StoreRow {
+                    store,
+                    trade_name: catalog::trade_name(&record),
+                    state: state(record.status),
+                    payable: yen(ledger::balance_yen(tx, AccountId::payable(store))?),
+                });
+            }
+            InquiryAnswer::Stores(StoreRows {
+                page: search.page,
+                page_count,
+                rows: List::new(rows).expect("at most QUERY_ROWS_MAX"),
+            })
+        }
+        Inquiry::Store(store) => {
+            let Some(record) = tx.party(store.party())? else {
+                return Ok(Decision::reject_with(RejectReason::NotFound, format!("no store {store}")));
+            };
+            InquiryAnswer::Store(StoreDetail {
+                store: *store,
+                trade_name: catalog::trade_name(&record),
+                personal: personal(&record),
+                state: state(record.status),
+                payable: yen(ledger::balance_yen(tx, AccountId::payable(*store))?),
+                paid_out_yen: ledger::balance_yen(tx, AccountId::paid_out(*store))?,
+                catalog_version: catalog::head(tx, *store)?.current_version,
+                payout_account: decode_exact::<BankAccount>(record.bank_account.as_slice()).ok(),
+                keys: keys(&record),
+            })
+        }
+        Inquiry::Cards(member) => {
+            if tx.party(member.party())?.is_none() {
+                return Ok(Decision::reject_with(RejectReason::NotFound, format!("no member {member}")));
+            }
+            let rows = cards::cards_of(tx, *member, QUERY_ROWS_MAX)?
+                .into_iter()
+                .map(|card| CardRow {
+                    card_number: card.card_number,
+                    face_value: card.face_value,
+                    remaining: yen(card.remaining_yen),
+                    channel: card.channel,
+                    issued_at_ms: card.issued_at_ms,
+                })
+                .collect();
+            InquiryAnswer::Cards(CardRows { member: *member, rows: List::new(rows).expect("at most QUERY_ROWS_MAX") })
+        }
+        Inquiry::Transaction(number) => {
+            let Some(purchase) = payment::transaction(tx, *number)? else {
+                return Ok(Decision::reject_with(RejectReason::NotFound, format!("no purchase {number}")));
+            };
+            let state = if purchase.net_yen() == 0 {
+                TransactionState::Refunded
+            } else if purchase.paid_out {
+                TransactionState::PaidOut
+            } else if purchase.claim_number != 0 {
+                TransactionState::Claimed
+            } else if purchase.delivered_at_ms != 0 {
+                TransactionState::Delivered
+            } else {
+                TransactionState::Paid
+            };
+            InquiryAnswer::Transaction(TransactionDetail {
+                transaction_number: purchase.transaction_number,
+                member: purchase.member,
+                store: purchase.store,
+                catalog_version: purchase.catalog_version,
+                lines: purchase.lines.clone(),
+                total: purchase.total,
+                refunded: yen(purchase.refunded_yen),
+                state,
+                paid_at_ms: purchase.paid_at_ms,
+            })
+        }
+    };
+    Ok(Decision::answer(answer))
 }

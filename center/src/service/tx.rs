@@ -15,8 +15,9 @@ use denbun_protocol::wire::{Blob, Text};
 use ed25519_dalek::SigningKey;
 
 use crate::storage::{
-    Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LetterRecord,
-    MailboxNotice, PartyRecord, Storage, StorageError, Write, WriteBatch,
+    Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LedgerKey, LedgerRange,
+    LedgerRecord, LedgerType, LetterRecord, MailboxNotice, PartyRecord, ScanOrder, Storage, StorageError, Write,
+    WriteBatch,
 };
 
 /// Where a telegram travelled: kept in its journal entry.
@@ -43,6 +44,9 @@ pub struct Tx<'a> {
     mailbox_removed: BTreeSet<(PartyId, u64)>,
     journal_head: JournalHead,
     notified: BTreeSet<PartyId>,
+    /// Money records this group wrote (`None`: removed), by key bytes, so
+    /// scans merge them in key order with what is committed.
+    ledger: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
 }
 
 impl<'a> Tx<'a> {
@@ -60,6 +64,7 @@ impl<'a> Tx<'a> {
             mailbox_removed: BTreeSet::new(),
             journal_head,
             notified: BTreeSet::new(),
+            ledger: BTreeMap::new(),
         }
     }
 
@@ -211,6 +216,90 @@ impl<'a> Tx<'a> {
     /// Adds a letter to the mail queue.
     pub fn letter(&mut self, letter: LetterRecord) {
         self.batch.push(Write::Letter(letter));
+    }
+
+    /// A money record as this group sees it.
+    pub fn ledger_get(&mut self, key: &LedgerKey) -> Result<Option<LedgerRecord>, StorageError> {
+        if let Some(record) = self.ledger.get(key.as_bytes()) {
+            return Ok(record.clone());
+        }
+        self.storage.ledger_get(key)
+    }
+
+    /// A money record of a known type; a record of another type under the
+    /// key is damage.
+    pub fn ledger_record<T: LedgerType>(&mut self, key: &LedgerKey) -> Result<Option<T>, StorageError> {
+        match self.ledger_get(key)? {
+            None => Ok(None),
+            Some(record) => T::from_record(record).map(Some).ok_or_else(|| StorageError::Corrupt {
+                key: format!("{key:?}"),
+                reason: "a record of another kind".to_owned(),
+            }),
+        }
+    }
+
+    /// Inserts or replaces a money record.
+    pub fn ledger_put(&mut self, record: impl Into<LedgerRecord>) {
+        let record = record.into();
+        self.ledger.insert(record.key().as_bytes().to_vec(), Some(record.clone()));
+        self.batch.push(Write::LedgerPut(record));
+    }
+
+    /// Removes a money record.
+    pub fn ledger_remove(&mut self, key: LedgerKey) {
+        self.ledger.insert(key.as_bytes().to_vec(), None);
+        self.batch.push(Write::LedgerRemove(key));
+    }
+
+    /// Money records in `range` as this group sees them, in `order`, at most `limit`.
+    pub fn ledger_scan(
+        &mut self,
+        range: &LedgerRange,
+        order: ScanOrder,
+        limit: usize,
+    ) -> Result<Vec<LedgerRecord>, StorageError> {
+        if range.start >= range.end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let overlay: Vec<(&Vec<u8>, &Option<LedgerRecord>)> =
+            self.ledger.range(range.start.clone()..range.end.clone()).collect();
+        // Each of the group's writes hides or replaces at most one committed
+        // record, so this many committed records, merged with every write,
+        // always hold the first `limit` in order (an overlay key beyond the
+        // last committed one read can never be among them).
+        let committed = self.storage.ledger_scan(range, order, limit.saturating_add(overlay.len()))?;
+        let mut merged: BTreeMap<Vec<u8>, LedgerRecord> =
+            committed.into_iter().map(|record| (record.key().as_bytes().to_vec(), record)).collect();
+        for (key, record) in overlay {
+            match record {
+                Some(record) => merged.insert(key.clone(), record.clone()),
+                None => merged.remove(key),
+            };
+        }
+        let records: Vec<LedgerRecord> = match order {
+            ScanOrder::Ascending => merged.into_values().take(limit).collect(),
+            ScanOrder::Descending => merged.into_values().rev().take(limit).collect(),
+        };
+        Ok(records)
+    }
+
+    /// Money records of one type in `range`, in `order`, at most `limit`.
+    pub fn ledger_scan_as<T: LedgerType>(
+        &mut self,
+        range: &LedgerRange,
+        order: ScanOrder,
+        limit: usize,
+    ) -> Result<Vec<T>, StorageError> {
+        self.ledger_scan(range, order, limit)?
+            .into_iter()
+            .map(|record| {
+                let key = record.key();
+                T::from_record(record).ok_or_else(|| StorageError::Corrupt {
+                    key: format!("{key:?}"),
+                    reason: "a record of another kind".to_owned(),
+                })
+            })
+            .collect()
     }
 
     /// Recipients that got new notices in this group.

@@ -14,14 +14,16 @@
 //!
 //! All methods block; async callers run them on the blocking pool.
 
+pub mod ledger_records;
 pub mod records;
 pub mod sled_store;
 
 use denbun_protocol::header::PartyId;
 
+pub use ledger_records::{LedgerKey, LedgerRange, LedgerRecord, LedgerType, ScanOrder};
 pub use records::{
     Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LetterRecord,
-    MailboxNotice, PartyRecord, PartyStatus,
+    MailboxNotice, PartyRecord, PartyStatus, TelegramHour,
 };
 pub use sled_store::SledStorage;
 
@@ -71,6 +73,10 @@ pub enum Write {
     },
     /// Insert or replace a letter of the mail queue.
     Letter(LetterRecord),
+    /// Insert or replace a money record (ledger, cards, catalogs, orders, …).
+    LedgerPut(LedgerRecord),
+    /// Remove a money record (an index entry that no longer applies, a relayed chunk).
+    LedgerRemove(LedgerKey),
 }
 
 /// Writes applied together, atomically and durably.
@@ -133,6 +139,23 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         visit: &mut dyn FnMut(PartyId, u64, &IdempotencyRecord) -> bool,
     ) -> Result<(), StorageError>;
+
+    /// A money record by key.
+    fn ledger_get(&self, key: &LedgerKey) -> Result<Option<LedgerRecord>, StorageError>;
+
+    /// Money records with keys in `range`, in `order`, at most `limit`.
+    fn ledger_scan(
+        &self,
+        range: &LedgerRange,
+        order: ScanOrder,
+        limit: usize,
+    ) -> Result<Vec<LedgerRecord>, StorageError>;
+
+    /// Telegrams journaled per UTC hour (hours since the unix epoch) for the
+    /// hours `first_hour..first_hour + hours`; hours with none are left out.
+    /// The engine counts them as part of [`Storage::commit`], so the counts
+    /// are exactly the journal's.
+    fn telegram_hours(&self, first_hour: u64, hours: u64) -> Result<Vec<TelegramHour>, StorageError>;
 
     /// Applies `batch` atomically; returns once it is durable.
     fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError>;

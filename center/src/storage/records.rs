@@ -91,6 +91,20 @@ wire_enum! {
         LastLetter = 3,
         /// Last notice sequence (one sequence for all mailboxes, so notices order globally).
         LastNotice = 4,
+        /// Last prepaid card number.
+        LastCard = 5,
+        /// Last funding request number (transfer references encode it).
+        LastFunding = 6,
+        /// Last posting sequence of the ledger.
+        LastPosting = 7,
+        /// Last payment claim number.
+        LastClaim = 8,
+        /// Last payout batch number.
+        LastBatch = 9,
+        /// Last payout number (one per store per batch).
+        LastPayout = 10,
+        /// Last balance refund number.
+        LastBalanceRefund = 11,
     }
 }
 
@@ -221,6 +235,22 @@ wire_struct! {
         pub printed_at_ms: Option<u64>,
     }
 }
+
+wire_struct! {
+    /// Telegrams journaled in one UTC hour (kept by the storage engine as it
+    /// commits journal entries; reports add them up by business day).
+    pub struct TelegramHour {
+        /// Hours since the unix epoch.
+        pub hour: u64,
+        /// Telegrams received.
+        pub telegrams_in: u64,
+        /// Telegrams sent.
+        pub telegrams_out: u64,
+    }
+}
+
+/// Milliseconds in an hour, for [`TelegramHour`].
+pub const HOUR_MS: u64 = 3_600_000;
 
 /// Encodes a record for storage.
 pub fn encode<T: Wire>(record: &T) -> Vec<u8> {

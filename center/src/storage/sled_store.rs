@@ -15,16 +15,53 @@
 //! | `s`    | sender kind, number, sequence     | (empty: an index)   |
 //! | `m`    | recipient kind, number, sequence  | [`MailboxNotice`]   |
 //! | `l`    | letter id                         | [`LetterRecord`]    |
+//! | `t`    | UTC hour (hours since the epoch)  | [`TelegramHour`]    |
+//!
+//! Money records ([`LedgerRecord`], `ledger_records.rs`) use upper-case
+//! family bytes; the key is the family byte and these fields, big-endian:
+//!
+//! | family | key after the family byte            | value                   |
+//! |--------|--------------------------------------|-------------------------|
+//! | `A`    | account class, number                | account totals          |
+//! | `T`    | (none)                               | ledger totals by class  |
+//! | `P`    | posting sequence                     | posting                 |
+//! | `Q`    | account class, number, day, sequence | account entry (statements) |
+//! | `C`    | card number                          | prepaid card            |
+//! | `K`    | member, card number                  | index: all cards        |
+//! | `L`    | member, card number                  | index: cards with value left |
+//! | `X`    | transaction, card number             | what a payment drew     |
+//! | `F`    | funding number                       | funding request         |
+//! | `G`    | funding number                       | index: pending funding  |
+//! | `U`    | member, month (yyyymm)               | credit granted          |
+//! | `H`    | store                                | catalog head            |
+//! | `I`    | store, version, part                 | catalog part            |
+//! | `J`    | store, version, item id              | catalog item            |
+//! | `O`    | transaction number                   | purchase                |
+//! | `N`    | member, transaction number           | index: member's purchases |
+//! | `D`    | transaction, item id                 | delivery                |
+//! | `E`    | transaction, item id, chunk index    | sealed chunk            |
+//! | `R`    | claim number                         | payment claim           |
+//! | `S`    | claim number                         | index: pending claims   |
+//! | `M`    | store                                | outstanding claims      |
+//! | `B`    | batch number                         | payout batch            |
+//! | `W`    | batch number, format                 | bank transfer file      |
+//! | `V`    | refund number                        | balance refund          |
+//! | `Y`    | day (yyyymmdd)                       | day totals              |
+//! | `Z`    | day, store                           | store's sales that day  |
+//!
+//! Every lookup on the paths that move money is a point read or a scan of
+//! one member's, store's or purchase's prefix, so they cost the same however
+//! large the ledger grows.
 
 use std::path::Path;
 
 use denbun_protocol::header::{PartyId, PartyKind};
 use denbun_protocol::wire::{Wire, decode_exact};
 
-use super::records::encode;
+use super::records::{HOUR_MS, encode};
 use super::{
-    Counter, IdempotencyRecord, JournalEntry, JournalHead, LetterRecord, MailboxNotice, PartyRecord, Storage,
-    StorageError, Write, WriteBatch,
+    Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, LedgerKey, LedgerRange, LedgerRecord,
+    LetterRecord, MailboxNotice, PartyRecord, ScanOrder, Storage, StorageError, TelegramHour, Write, WriteBatch,
 };
 
 const PREFIX_PARTY: u8 = b'p';
@@ -35,6 +72,7 @@ const PREFIX_JOURNAL_HEAD: u8 = b'h';
 const PREFIX_JOURNAL_BY_SENDER: u8 = b's';
 const PREFIX_MAILBOX: u8 = b'm';
 const PREFIX_LETTER: u8 = b'l';
+const PREFIX_TELEGRAM_HOUR: u8 = b't';
 
 /// The center's data in a sled database.
 pub struct SledStorage {
@@ -85,6 +123,18 @@ fn io_error(error: sled::Error) -> StorageError {
 
 fn decode_record<T: Wire>(key: &[u8], bytes: &[u8]) -> Result<T, StorageError> {
     decode_exact(bytes).map_err(|error| StorageError::Corrupt { key: readable_key(key), reason: error.to_string() })
+}
+
+/// A money record, checked to belong under the key it was found at.
+fn decode_ledger(key: &[u8], bytes: &[u8]) -> Result<LedgerRecord, StorageError> {
+    let record: LedgerRecord = decode_record(key, bytes)?;
+    if record.key().as_bytes() != key {
+        return Err(StorageError::Corrupt {
+            key: readable_key(key),
+            reason: format!("the record found here belongs under {:?}", record.key()),
+        });
+    }
+    Ok(record)
 }
 
 fn readable_key(key: &[u8]) -> String {
@@ -212,12 +262,64 @@ impl Storage for SledStorage {
         Ok(())
     }
 
+    fn ledger_get(&self, key: &LedgerKey) -> Result<Option<LedgerRecord>, StorageError> {
+        match self.tree.get(key.as_bytes()).map_err(io_error)? {
+            None => Ok(None),
+            Some(bytes) => decode_ledger(key.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    fn ledger_scan(
+        &self,
+        range: &LedgerRange,
+        order: ScanOrder,
+        limit: usize,
+    ) -> Result<Vec<LedgerRecord>, StorageError> {
+        let mut records = Vec::new();
+        if range.start >= range.end || limit == 0 {
+            return Ok(records);
+        }
+        let items = self.tree.range(range.start.as_slice()..range.end.as_slice());
+        let mut visit = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, StorageError> {
+            let (key, value) = item.map_err(io_error)?;
+            records.push(decode_ledger(&key, &value)?);
+            Ok(records.len() < limit)
+        };
+        match order {
+            ScanOrder::Ascending => {
+                for item in items {
+                    if !visit(item)? {
+                        break;
+                    }
+                }
+            }
+            ScanOrder::Descending => {
+                for item in items.rev() {
+                    if !visit(item)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    fn telegram_hours(&self, first_hour: u64, hours: u64) -> Result<Vec<TelegramHour>, StorageError> {
+        let end = first_hour.saturating_add(hours);
+        let start = sequence_key(PREFIX_TELEGRAM_HOUR, first_hour);
+        let limit = usize::try_from(hours).unwrap_or(usize::MAX);
+        let counts: Vec<TelegramHour> = self.scan(start, &[PREFIX_TELEGRAM_HOUR], limit)?;
+        Ok(counts.into_iter().take_while(|count| count.hour < end).collect())
+    }
+
     fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut sled_batch = sled::Batch::default();
         let mut head: Option<JournalHead> = None;
+        // Journal entries counted per UTC hour, added to the stored counts below.
+        let mut hours: std::collections::BTreeMap<u64, (u64, u64)> = std::collections::BTreeMap::new();
         for write in &batch.writes {
             match write {
                 Write::Party(record) => sled_batch.insert(party_key(PREFIX_PARTY, record.party), encode(record)),
@@ -237,6 +339,11 @@ impl Storage for SledStorage {
                         Vec::new(),
                     );
                     head = Some(JournalHead { sequence: entry.sequence, hash: entry.hash() });
+                    let counts = hours.entry(entry.recorded_at_ms / HOUR_MS).or_default();
+                    match entry.direction {
+                        JournalDirection::In => counts.0 += 1,
+                        JournalDirection::Out => counts.1 += 1,
+                    }
                 }
                 Write::MailboxPut(notice) => sled_batch
                     .insert(party_sequence_key(PREFIX_MAILBOX, notice.recipient, notice.sequence), encode(notice)),
@@ -244,7 +351,25 @@ impl Storage for SledStorage {
                     sled_batch.remove(party_sequence_key(PREFIX_MAILBOX, *recipient, *sequence))
                 }
                 Write::Letter(letter) => sled_batch.insert(sequence_key(PREFIX_LETTER, letter.id), encode(letter)),
+                Write::LedgerPut(record) => sled_batch.insert(record.key().as_bytes(), encode(record)),
+                Write::LedgerRemove(key) => sled_batch.remove(key.as_bytes()),
             }
+        }
+        // The committer is the only writer, so reading the counts here and
+        // writing the sums in the same batch cannot lose an update.
+        for (hour, (telegrams_in, telegrams_out)) in hours {
+            let key = sequence_key(PREFIX_TELEGRAM_HOUR, hour);
+            let stored = self.get_record::<TelegramHour>(&key)?.unwrap_or(TelegramHour {
+                hour,
+                telegrams_in: 0,
+                telegrams_out: 0,
+            });
+            let counts = TelegramHour {
+                hour,
+                telegrams_in: stored.telegrams_in + telegrams_in,
+                telegrams_out: stored.telegrams_out + telegrams_out,
+            };
+            sled_batch.insert(key, encode(&counts));
         }
         if let Some(head) = head {
             sled_batch.insert(&[PREFIX_JOURNAL_HEAD], encode(&head));

@@ -1,0 +1,199 @@
+//! Family 94: statistics and the reconciliation for a range of business
+//! days (at most `REPORT_DAYS_MAX`): top-ups by channel, sales by store,
+//! telegrams and payments per day, payouts and refunds, and the ledger
+//! identity `funds in = stored value + store payables + paid out + refunded`
+//! over all time (as of the range's last day) and over the range.
+//!
+//! The range's reconciliation is written as opening + in = closing + out,
+//! since the protocol's fields are unsigned and stored value or payables can
+//! fall over a day: its `funds_in_yen` is the stored value and payables at
+//! the start of the range plus the funds that came in during it; its stored
+//! value and payables are those at the end; its paid out and refunded are
+//! what left during the range.
+//!
+//! Everything comes from the day totals the ledger keeps with every posting
+//! and the telegram counts the storage keeps with every journal entry, so a
+//! report reads a few records per day, never the journal or the postings.
+
+use std::collections::BTreeMap;
+
+use denbun_protocol::header::{Header, StoreNumber};
+use denbun_protocol::limits::{REPORT_DAYS_MAX, REPORT_STORES_MAX};
+use denbun_protocol::reject::RejectReason;
+use denbun_protocol::telegram::{
+    DayVolume, Reconciliation as ReconciliationBody, Report, ReportRequest, StoreSales, TopUps, Total,
+};
+use denbun_protocol::wire::{Date, List};
+
+use super::common::{accept, operator_in_good_standing};
+use super::{Decision, FlowContext};
+use crate::ledger::{self, Reconciliation, add_totals, day_start_ms, next_day};
+use crate::service::tx::Tx;
+use crate::storage::ledger_records::{CountYen, DayStoreSales, DayTotals, LedgerTotals, family};
+use crate::storage::records::HOUR_MS;
+use crate::storage::{LedgerKey, LedgerRange, ScanOrder, StorageError};
+
+/// Day totals read at a time when adding up all time.
+const DAYS_CHUNK: usize = 1_000;
+/// Chunks of days (bounds the loop: 27,000 years of business days).
+const DAYS_CHUNKS_MAX: usize = 10_000;
+/// Stores read per day for sales (bounds the loop).
+const STORES_PER_DAY_MAX: usize = 1_000_000;
+
+fn total(count_yen: CountYen) -> Total {
+    Total { count: count_yen.count, yen: count_yen.yen }
+}
+
+fn add(sum: &mut CountYen, other: CountYen) {
+    sum.count = sum.count.saturating_add(other.count);
+    sum.yen = sum.yen.saturating_add(other.yen);
+}
+
+fn body(reconciliation: Reconciliation) -> ReconciliationBody {
+    ReconciliationBody {
+        funds_in_yen: reconciliation.funds_in_yen,
+        stored_value_yen: reconciliation.stored_value_yen,
+        store_payables_yen: reconciliation.store_payables_yen,
+        paid_out_yen: reconciliation.paid_out_yen,
+        refunded_yen: reconciliation.refunded_yen,
+    }
+}
+
+/// The ledger's movements over every day before `before` (all days if none).
+pub fn movements_before(tx: &mut Tx<'_>, before: Option<Date>) -> Result<LedgerTotals, StorageError> {
+    let mut sum = LedgerTotals::default();
+    let mut range = match before {
+        Some(day) => LedgerRange::between(LedgerKey::prefix_of(family::DAY_TOTALS, &[]), LedgerKey::day_totals(day)),
+        None => LedgerRange::family(family::DAY_TOTALS),
+    };
+    for _ in 0..DAYS_CHUNKS_MAX {
+        let chunk: Vec<DayTotals> = tx.ledger_scan_as(&range, ScanOrder::Ascending, DAYS_CHUNK)?;
+        let Some(last) = chunk.last().map(DayTotals::key) else { break };
+        for day in &chunk {
+            add_totals(&mut sum, &day.movements);
+        }
+        range = range.resume_after(&last);
+    }
+    Ok(sum)
+}
+
+/// Telegrams journaled in and out on business day `day`.
+fn telegrams_on(tx: &Tx<'_>, day: Date, utc_offset_hours: i8) -> Result<(u64, u64), StorageError> {
+    let start_ms = day_start_ms(day, utc_offset_hours).max(0);
+    let first_hour = u64::try_from(start_ms).expect("clamped at 0") / HOUR_MS;
+    let hours = tx.storage().telegram_hours(first_hour, 24)?;
+    Ok(hours.iter().fold((0, 0), |(telegrams_in, telegrams_out), hour| {
+        (telegrams_in + hour.telegrams_in, telegrams_out + hour.telegrams_out)
+    }))
+}
+
+/// The report's content, for the operator telegram and offline use.
+pub fn build(tx: &mut Tx<'_>, utc_offset_hours: i8, from: Date, to: Date) -> Result<Option<Report>, StorageError> {
+    let mut days = Vec::new();
+    let mut day = Some(from);
+    while let Some(current) = day.filter(|current| *current <= to) {
+        if days.len() == REPORT_DAYS_MAX {
+            return Ok(None);
+        }
+        days.push(current);
+        day = next_day(current);
+    }
+    let mut top_ups = [CountYen::default(); 4];
+    let mut payouts = CountYen::default();
+    let mut refunds = CountYen::default();
+    let mut range_movements = LedgerTotals::default();
+    let mut sales: BTreeMap<StoreNumber, CountYen> = BTreeMap::new();
+    let mut volumes = Vec::with_capacity(days.len());
+    for &day in &days {
+        let totals = tx.ledger_record(&LedgerKey::day_totals(day))?.unwrap_or_else(|| DayTotals::empty(day));
+        for (sum, day_total) in top_ups.iter_mut().zip([
+            totals.top_ups_credit_company,
+            totals.top_ups_bank_transfer,
+            totals.top_ups_post_office_transfer,
+            totals.top_ups_registered_mail_cash,
+        ]) {
+            add(sum, day_total);
+        }
+        add(&mut payouts, totals.payouts);
+        add(&mut refunds, totals.store_refunds);
+        add_totals(&mut range_movements, &totals.movements);
+        let range = LedgerRange::prefix(LedgerKey::family_with(family::DAY_STORE_SALES, &day));
+        let store_sales: Vec<DayStoreSales> = tx.ledger_scan_as(&range, ScanOrder::Ascending, STORES_PER_DAY_MAX)?;
+        for entry in store_sales {
+            add(sales.entry(entry.store).or_default(), entry.sales);
+        }
+        let (telegrams_in, telegrams_out) = telegrams_on(tx, day, utc_offset_hours)?;
+        volumes.push(DayVolume { date: day, telegrams_in, telegrams_out, payments: total(totals.payments) });
+    }
+    let mut by_store: Vec<(StoreNumber, CountYen)> = sales.into_iter().collect();
+    by_store.sort_by(|left, right| right.1.yen.cmp(&left.1.yen).then(left.0.cmp(&right.0)));
+    let sales_by_store: Vec<StoreSales> = by_store
+        .into_iter()
+        .take(REPORT_STORES_MAX)
+        .map(|(store, sales)| StoreSales { store, sales: total(sales) })
+        .collect();
+
+    let opening_movements = movements_before(tx, Some(from))?;
+    let mut closing_movements = opening_movements.clone();
+    add_totals(&mut closing_movements, &range_movements);
+    let opening = Reconciliation::from_totals(&opening_movements).expect("the ledger never goes negative");
+    let closing = Reconciliation::from_totals(&closing_movements).expect("the ledger never goes negative");
+    let moved_in = range_movements.funding_clearing.debits_yen - range_movements.funding_clearing.credits_yen;
+    let paid_out = range_movements.paid_out.credits_yen - range_movements.paid_out.debits_yen;
+    let refunded = range_movements.balance_refunded.credits_yen - range_movements.balance_refunded.debits_yen;
+    let range_reconciliation = Reconciliation {
+        funds_in_yen: opening.stored_value_yen + opening.store_payables_yen + moved_in,
+        stored_value_yen: closing.stored_value_yen,
+        store_payables_yen: closing.store_payables_yen,
+        paid_out_yen: paid_out,
+        refunded_yen: refunded,
+    };
+    Ok(Some(Report {
+        range: denbun_protocol::telegram::DateRange::new(from, to).expect("from <= to"),
+        top_ups: TopUps {
+            credit_company: total(top_ups[0]),
+            bank_transfer: total(top_ups[1]),
+            post_office_transfer: total(top_ups[2]),
+            registered_mail_cash: total(top_ups[3]),
+        },
+        sales_by_store: List::new(sales_by_store).expect("at most REPORT_STORES_MAX"),
+        days: List::new(volumes).expect("at most REPORT_DAYS_MAX"),
+        payouts: total(payouts),
+        refunds: total(refunds),
+        all_time: body(closing),
+        range_movements: body(range_reconciliation),
+    }))
+}
+
+/// `9400`: the report for an operator.
+pub fn report(
+    tx: &mut Tx<'_>,
+    context: &FlowContext<'_>,
+    header: &Header,
+    request: &ReportRequest,
+) -> Result<Decision, StorageError> {
+    accept!(operator_in_good_standing(tx, header.sender())?);
+    let offset = context.config.money.utc_offset_hours;
+    match build(tx, offset, request.range.from(), request.range.to())? {
+        Some(report) => Ok(Decision::answer(report)),
+        None => Ok(Decision::reject_with(
+            RejectReason::LimitExceeded,
+            format!("a report covers at most {REPORT_DAYS_MAX} days"),
+        )),
+    }
+}
+
+/// Whether a report's reconciliations hold (both must, always).
+pub fn reconciles(report: &Report) -> bool {
+    let holds = |body: &ReconciliationBody| {
+        ledger::Reconciliation {
+            funds_in_yen: body.funds_in_yen,
+            stored_value_yen: body.stored_value_yen,
+            store_payables_yen: body.store_payables_yen,
+            paid_out_yen: body.paid_out_yen,
+            refunded_yen: body.refunded_yen,
+        }
+        .balances()
+    };
+    holds(&report.all_time) && holds(&report.range_movements)
+}
