@@ -301,3 +301,141 @@ pub fn page(tx: &mut Tx<'_>, request: &CatalogPageRequest) -> Result<Decision, S
         items: List::new(items).expect("at most CATALOG_PAGE_ITEMS_MAX"),
     }))
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::telegram::{Body, DigitalContent};
+
+    use super::*;
+    use crate::flows::testing::{Bench, item, rejected};
+
+    fn part(version: u32, part_index: u16, part_count: u16, items: Vec<CatalogItem>) -> CatalogPublish {
+        CatalogPublish { version, part_index, part_count, items: List::new(items).unwrap() }
+    }
+
+    fn published(answer: &denbun_protocol::telegram::Telegram) -> CatalogPublishAnswer {
+        match answer.body() {
+            Body::CatalogPublishAnswer(answer) => answer.clone(),
+            other => panic!("expected a publish answer, got {other:?}"),
+        }
+    }
+
+    fn page_of(
+        bench: &mut Bench,
+        from: denbun_protocol::header::PartyId,
+        store: StoreNumber,
+        search: &str,
+        page: u16,
+    ) -> CatalogPage {
+        let answer = bench.send(from, CatalogPageRequest { store, search: Text::new(search).unwrap(), page });
+        match answer.body() {
+            Body::CatalogPage(page) => page.clone(),
+            other => panic!("expected a catalog page, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_version_in_parts_becomes_current_with_its_last_part() {
+        let mut bench = Bench::new();
+        let store = bench.store();
+        let member = bench.member();
+        let number: StoreNumber = store.try_into().unwrap();
+        let items = |from: u32| {
+            (from..from + 25)
+                .map(|id| item(id, &format!("Book {id}"), 1_000 + u64::from(id), ItemKind::MailOrder))
+                .collect::<Vec<_>>()
+        };
+        let first = published(&bench.send(store, part(1, 0, 2, items(1))));
+        assert_eq!((first.parts_received, first.published), (1, false));
+        assert_eq!(page_of(&mut bench, member, number, "", 0).catalog_version, 0);
+        // The same part again is answered again; a part out of order is refused.
+        assert_eq!(published(&bench.send(store, part(1, 0, 2, items(1)))).parts_received, 1);
+        assert_eq!(rejected(&bench.send(store, part(1, 2, 3, items(26)))), Some(RejectReason::NotPermitted));
+        let second = published(&bench.send(store, part(1, 1, 2, items(26))));
+        assert_eq!((second.parts_received, second.published), (2, true));
+
+        let page = page_of(&mut bench, member, number, "", 0);
+        assert_eq!((page.catalog_version, page.page_count, page.items.len()), (1, 3, 20));
+        assert_eq!(page.items[0].item_id, 1);
+        assert_eq!(page_of(&mut bench, member, number, "", 2).items.len(), 10);
+        let found = page_of(&mut bench, member, number, "book 4", 0);
+        let ids: Vec<u32> = found.items.iter().map(|item| item.item_id).collect();
+        // Every word must appear; "4" is in "Book 14" too.
+        assert_eq!(ids, [4, 14, 24, 34, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
+        assert!(page_of(&mut bench, member, number, "bOOk 17 FINE", 0).items.iter().all(|item| item.item_id == 17));
+
+        let list = bench.send(member, StoreListRequest { page: 0 });
+        let Body::StoreList(list) = list.body() else { panic!("{list:?}") };
+        assert_eq!(list.stores.len(), 1);
+        assert_eq!((list.stores[0].catalog_version, list.stores[0].item_count), (1, 50));
+        assert_eq!(list.stores[0].trade_name.as_str(), "Shop 1");
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn versions_follow_each_other_and_items_are_checked() {
+        let mut config = crate::config::Config::default_config();
+        config.money.catalog_items_max = 3;
+        config.money.delivery_bytes_max = 1_000;
+        let mut bench = Bench::with_config(config);
+        let store = bench.store();
+        let book = item(1, "Book", 500, ItemKind::MailOrder);
+        assert_eq!(rejected(&bench.send(store, part(2, 0, 1, vec![book.clone()]))), Some(RejectReason::NotPermitted));
+        let twice = vec![book.clone(), item(1, "Other", 10, ItemKind::Service)];
+        assert_eq!(rejected(&bench.send(store, part(1, 0, 1, twice))), Some(RejectReason::NotPermitted));
+        let untitled = vec![item(2, " ", 10, ItemKind::Service)];
+        assert_eq!(rejected(&bench.send(store, part(1, 0, 1, untitled))), Some(RejectReason::NotPermitted));
+        let large = ItemKind::Digital(DigitalContent {
+            content_bytes: denbun_protocol::telegram::ContentBytes::new(1_001).unwrap(),
+            content_sha256: [1; 32],
+        });
+        assert_eq!(
+            rejected(&bench.send(store, part(1, 0, 1, vec![item(3, "Movie", 10, large)]))),
+            Some(RejectReason::LimitExceeded)
+        );
+        let four = (1..=4).map(|id| item(id, "Thing", 10, ItemKind::Service)).collect();
+        assert_eq!(rejected(&bench.send(store, part(1, 0, 1, four))), Some(RejectReason::LimitExceeded));
+        assert!(published(&bench.publish(store, 1, vec![book.clone()])).published);
+        // Version 1 again is answered as published; any other content is refused.
+        assert!(published(&bench.publish(store, 1, vec![book.clone()])).published);
+        assert_eq!(
+            rejected(&bench.publish(store, 1, vec![item(9, "New", 1, ItemKind::Service)])),
+            Some(RejectReason::AlreadyDone)
+        );
+        assert!(published(&bench.publish(store, 2, vec![])).published);
+        let member = bench.member();
+        let page = page_of(&mut bench, member, store.try_into().unwrap(), "", 0);
+        assert_eq!((page.catalog_version, page.items.len(), page.page_count), (2, 0, 1));
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn part_zero_with_other_items_starts_the_version_over() {
+        let mut bench = Bench::new();
+        let store = bench.store();
+        let member = bench.member();
+        let old = vec![item(1, "Old", 100, ItemKind::Service)];
+        let new = vec![item(2, "New", 200, ItemKind::Service)];
+        bench.send(store, part(1, 0, 2, old));
+        assert_eq!(published(&bench.send(store, part(1, 0, 2, new))).parts_received, 1);
+        assert!(published(&bench.send(store, part(1, 1, 2, vec![item(3, "Third", 300, ItemKind::Service)]))).published);
+        let page = page_of(&mut bench, member, store.try_into().unwrap(), "", 0);
+        let ids: Vec<u32> = page.items.iter().map(|item| item.item_id).collect();
+        assert_eq!(ids, [2, 3]);
+    }
+
+    #[test]
+    fn parts_of_one_version_in_one_group_see_each_other() {
+        let mut bench = Bench::new();
+        let store = bench.store();
+        let member = bench.member();
+        let first = bench.sign(store, part(1, 0, 2, vec![item(1, "A", 100, ItemKind::Service)]));
+        let second = bench.sign(store, part(1, 1, 2, vec![item(1, "A again", 100, ItemKind::Service)]));
+        let third = bench.sign(store, part(1, 1, 2, vec![item(2, "B", 100, ItemKind::Service)]));
+        let answers = bench.group(vec![first, second, third]);
+        assert_eq!(rejected(&answers[0]), None);
+        assert_eq!(rejected(&answers[1]), Some(RejectReason::NotPermitted));
+        assert!(published(&answers[2]).published);
+        assert_eq!(page_of(&mut bench, member, store.try_into().unwrap(), "", 0).items.len(), 2);
+    }
+}

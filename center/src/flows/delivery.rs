@@ -368,3 +368,202 @@ pub fn ship(tx: &mut Tx<'_>, header: &Header, shipment: &Shipment) -> Result<Dec
     )?;
     Ok(Decision::answer(answer))
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::limits::DELIVERY_CHUNK_BYTES_MAX;
+    use denbun_protocol::reject::RejectReason;
+    use denbun_protocol::telegram::{
+        Body, ContentBytes, DeliveryAcknowledgement, DeliveryFetch, DeliveryUpload, DigitalContent, ItemKind, Shipment,
+    };
+    use denbun_protocol::wire::{Blob, Text};
+    use x25519_dalek::PublicKey as DeliveryKey;
+
+    use crate::flows::testing::{Bench, item, rejected};
+    use crate::storage::ledger_records::family;
+    use crate::storage::{LedgerRange, ScanOrder};
+
+    const CONTENT_BYTES: u64 = 40_000;
+    /// 40,000 bytes seal into a full chunk of 32,752 plaintext bytes and one of 7,248, each with a 16-byte tag.
+    const SEALED_BYTES: u64 = 40_032;
+    const HASH: [u8; 32] = [0xAB; 32];
+
+    struct Setup {
+        bench: Bench,
+        store: PartyId,
+        member: PartyId,
+        sealed: Vec<u8>,
+    }
+
+    fn setup() -> Setup {
+        let mut bench = Bench::new();
+        let store = bench.store();
+        let content = DigitalContent { content_bytes: ContentBytes::new(CONTENT_BYTES).unwrap(), content_sha256: HASH };
+        bench.publish(
+            store,
+            1,
+            vec![item(1, "Song", 300, ItemKind::Digital(content)), item(2, "Poster", 700, ItemKind::MailOrder)],
+        );
+        let member = bench.funded_member(5_000);
+        let answer = bench.send(member, Bench::instruction(store, 9, 1, &[(1, 1, 300)]));
+        assert_eq!(rejected(&answer), None);
+        let sealed = (0..SEALED_BYTES).map(|index| (index % 251) as u8).collect();
+        Setup { bench, store, member, sealed }
+    }
+
+    fn upload(setup: &Setup, key: u8, offset: u64) -> DeliveryUpload {
+        let start = offset as usize;
+        let end = (start + DELIVERY_CHUNK_BYTES_MAX).min(setup.sealed.len());
+        DeliveryUpload {
+            transaction_number: 9,
+            item_id: 1,
+            ephemeral_key: DeliveryKey::from([key; 32]),
+            sealed_bytes: SEALED_BYTES,
+            offset,
+            chunk: Blob::new(setup.sealed[start..end].to_vec()).unwrap(),
+        }
+    }
+
+    fn received(answer: &denbun_protocol::telegram::Telegram) -> (u64, bool) {
+        match answer.body() {
+            Body::DeliveryUploadAnswer(answer) => (answer.received_bytes, answer.complete),
+            other => panic!("expected an upload answer, got {other:?}"),
+        }
+    }
+
+    fn chunks_held(bench: &Bench) -> usize {
+        bench.read(|tx| {
+            tx.ledger_scan(&LedgerRange::family(family::DELIVERY_CHUNK), ScanOrder::Ascending, 100).unwrap().len()
+        })
+    }
+
+    #[test]
+    fn digital_goods_are_relayed_sealed_resumably_and_acknowledged_with_their_hash() {
+        let mut setup = setup();
+        let (store, member) = (setup.store, setup.member);
+        let first = upload(&setup, 5, 0);
+        let second = upload(&setup, 5, DELIVERY_CHUNK_BYTES_MAX as u64);
+        assert_eq!(received(&setup.bench.send(store, first.clone())), (32_768, false));
+        // The line dropped; the store resends what it is unsure of, then goes on.
+        assert_eq!(received(&setup.bench.send(store, first)), (32_768, false));
+        assert!(
+            setup.bench.mailbox(member).iter().all(|notice| !matches!(notice.body(), Body::DeliveryReadyNotice(_)))
+        );
+        assert_eq!(received(&setup.bench.send(store, second)), (SEALED_BYTES, true));
+
+        let notices = setup.bench.mailbox(member);
+        let ready = notices.iter().find_map(|notice| match notice.body() {
+            Body::DeliveryReadyNotice(ready) => Some(ready.clone()),
+            _ => None,
+        });
+        let ready = ready.expect("a delivery ready notice");
+        assert_eq!(
+            (ready.sealed_bytes, ready.content_sha256, ready.content_bytes.get()),
+            (SEALED_BYTES, HASH, CONTENT_BYTES)
+        );
+
+        // Fetched in any order, as often as needed.
+        let mut opened = vec![0u8; SEALED_BYTES as usize];
+        for offset in [DELIVERY_CHUNK_BYTES_MAX as u64, 0, 0] {
+            let answer = setup.bench.send(member, DeliveryFetch { transaction_number: 9, item_id: 1, offset });
+            let Body::DeliveryChunk(chunk) = answer.body() else { panic!("{answer:?}") };
+            assert_eq!(chunk.ephemeral_key.to_bytes(), [5; 32]);
+            let start = offset as usize;
+            opened[start..start + chunk.chunk.as_slice().len()].copy_from_slice(chunk.chunk.as_slice());
+        }
+        assert_eq!(opened, setup.sealed);
+        let past_end = DeliveryFetch { transaction_number: 9, item_id: 1, offset: 2 * DELIVERY_CHUNK_BYTES_MAX as u64 };
+        assert_eq!(rejected(&setup.bench.send(member, past_end)), Some(RejectReason::NotFound));
+
+        let wrong = DeliveryAcknowledgement { transaction_number: 9, item_id: 1, content_sha256: [0; 32] };
+        assert_eq!(rejected(&setup.bench.send(member, wrong)), Some(RejectReason::NotPermitted));
+        let right = DeliveryAcknowledgement { transaction_number: 9, item_id: 1, content_sha256: HASH };
+        let receipt = setup.bench.send(member, right.clone());
+        let Body::DeliveryReceipt(receipt_body) = receipt.body() else { panic!("{receipt:?}") };
+        assert_eq!(receipt_body.content_sha256, HASH);
+        assert_eq!(receipt_body.store, store.try_into().unwrap());
+        setup.bench.advance(1_000);
+        let again = setup.bench.send(member, right);
+        assert_eq!(again.body(), receipt.body(), "acknowledged once, at one time");
+        let delivered = setup
+            .bench
+            .mailbox(store)
+            .into_iter()
+            .filter(|notice| matches!(notice.body(), Body::DeliveredNotice(_)))
+            .count();
+        assert_eq!(delivered, 1);
+        assert_eq!(chunks_held(&setup.bench), 0, "relayed chunks are dropped once acknowledged");
+        let after = DeliveryFetch { transaction_number: 9, item_id: 1, offset: 0 };
+        assert_eq!(rejected(&setup.bench.send(member, after)), Some(RejectReason::AlreadyDone));
+        assert_eq!(rejected(&setup.bench.send(store, upload(&setup, 5, 0))), Some(RejectReason::AlreadyDone));
+        setup.bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn uploads_are_checked_against_the_purchase_and_the_catalog() {
+        let mut setup = setup();
+        let (store, member) = (setup.store, setup.member);
+        let other_store = setup.bench.store();
+        assert_eq!(rejected(&setup.bench.send(other_store, upload(&setup, 5, 0))), Some(RejectReason::NotFound));
+        let mut not_digital = upload(&setup, 5, 0);
+        not_digital.item_id = 2;
+        assert_eq!(rejected(&setup.bench.send(store, not_digital)), Some(RejectReason::UnknownStoreOrItem));
+        let mut wrong_size = upload(&setup, 5, 0);
+        wrong_size.sealed_bytes = SEALED_BYTES + 1;
+        assert_eq!(rejected(&setup.bench.send(store, wrong_size)), Some(RejectReason::NotPermitted));
+        let skipped = upload(&setup, 5, DELIVERY_CHUNK_BYTES_MAX as u64);
+        assert_eq!(rejected(&setup.bench.send(store, skipped)), Some(RejectReason::NotPermitted));
+        let early = DeliveryFetch { transaction_number: 9, item_id: 1, offset: 0 };
+        assert_eq!(rejected(&setup.bench.send(member, early.clone())), Some(RejectReason::NotFound));
+        let stranger = setup.bench.member();
+        assert_eq!(rejected(&setup.bench.send(stranger, early)), Some(RejectReason::NotFound));
+
+        // A new sealing (another ephemeral key) from offset 0 replaces what was held.
+        setup.bench.send(store, upload(&setup, 5, 0));
+        let mut resealed = upload(&setup, 6, 0);
+        let mut bytes = resealed.chunk.as_slice().to_vec();
+        bytes[0] ^= 0xFF;
+        resealed.chunk = Blob::new(bytes).unwrap();
+        assert_eq!(received(&setup.bench.send(store, resealed)), (32_768, false));
+        assert_eq!(rejected(&setup.bench.send(store, upload(&setup, 5, 32_768))), Some(RejectReason::NotPermitted));
+        assert_eq!(received(&setup.bench.send(store, upload(&setup, 6, 32_768))), (SEALED_BYTES, true));
+        let answer = setup.bench.send(member, DeliveryFetch { transaction_number: 9, item_id: 1, offset: 0 });
+        let Body::DeliveryChunk(chunk) = answer.body() else { panic!("{answer:?}") };
+        assert_eq!(chunk.chunk.as_slice()[0], setup.sealed[0] ^ 0xFF);
+        assert_eq!(chunks_held(&setup.bench), 2);
+        setup.bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn a_shipment_tells_the_member_and_completes_a_mail_order() {
+        let mut setup = setup();
+        let (store, member) = (setup.store, setup.member);
+        let bench = &mut setup.bench;
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 10, 1, &[(2, 1, 700)]))), None);
+        let shipment = |tracking: &str| Shipment {
+            transaction_number: 10,
+            carrier: Text::new("Yamato").unwrap(),
+            tracking: Text::new(tracking).unwrap(),
+        };
+        let digital_only = Shipment { transaction_number: 9, ..shipment("1") };
+        assert_eq!(rejected(&bench.send(store, digital_only)), Some(RejectReason::NotPermitted));
+        let answer = bench.send(store, shipment("1234-5678"));
+        let Body::ShipmentAnswer(shipped) = answer.body() else { panic!("{answer:?}") };
+        assert_eq!(shipped.member, member.try_into().unwrap());
+        assert_eq!(rejected(&bench.send(store, shipment("1234-5678"))), None);
+        assert_eq!(rejected(&bench.send(store, shipment("1234-5679"))), None);
+        let tracking: Vec<String> = bench
+            .mailbox(member)
+            .iter()
+            .filter_map(|notice| match notice.body() {
+                Body::ShipmentNotice(notice) => Some(notice.tracking.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tracking, ["1234-5678", "1234-5679"], "a correction is told, a repeat is not");
+        let delivered = bench.read(|tx| super::transaction(tx, 10).unwrap().unwrap().delivered_at_ms);
+        assert_ne!(delivered, 0);
+        bench.assert_audit_passes();
+    }
+}

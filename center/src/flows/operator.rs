@@ -515,3 +515,140 @@ pub fn inquiry(tx: &mut Tx<'_>, header: &Header, inquiry: &Inquiry) -> Result<De
     };
     Ok(Decision::answer(answer))
 }
+
+#[cfg(test)]
+mod money_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::telegram::{Body, ItemKind, Search};
+
+    use super::*;
+    use crate::flows::testing::{Bench, item, rejected};
+    use crate::storage::Storage;
+
+    fn inquire(bench: &mut Bench, operator: PartyId, inquiry: Inquiry) -> InquiryAnswer {
+        let answer = bench.send(operator, inquiry);
+        match answer.body() {
+            Body::InquiryAnswer(answer) => answer.clone(),
+            other => panic!("expected an inquiry answer, got {other:?}"),
+        }
+    }
+
+    fn search(text: &str) -> Search {
+        Search { text: Text::new(text).unwrap(), page: 0 }
+    }
+
+    #[test]
+    fn operators_find_members_stores_cards_and_purchases() {
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let store = bench.store();
+        bench.publish(store, 1, vec![item(1, "Tea", 700, ItemKind::Service)]);
+        let member = bench.funded_member(1_000);
+        let other = bench.member();
+        bench.top_up(member, 2_000);
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 5, 1, &[(1, 2, 700)]))), None);
+        let member_number: MemberNumber = member.try_into().unwrap();
+
+        let InquiryAnswer::Members(found) = inquire(&mut bench, operator, Inquiry::SearchMembers(search(""))) else {
+            panic!("members")
+        };
+        assert_eq!(found.rows.len(), 2);
+        assert_eq!((found.rows[0].balance.get(), found.rows[1].balance.get()), (1_600, 0));
+        let InquiryAnswer::Members(found) = inquire(&mut bench, operator, Inquiry::SearchMembers(search("m00000002")))
+        else {
+            panic!("members")
+        };
+        assert_eq!(found.rows.iter().map(|row| row.member.party()).collect::<Vec<_>>(), [other]);
+        let InquiryAnswer::Member(detail) = inquire(&mut bench, operator, Inquiry::Member(member_number)) else {
+            panic!("member")
+        };
+        assert_eq!((detail.cards, detail.purchases, detail.balance.get()), (2, 1, 1_600));
+        assert_eq!(detail.state, AccountState::Active);
+        assert!(detail.keys.is_some());
+        let InquiryAnswer::Cards(cards) = inquire(&mut bench, operator, Inquiry::Cards(member_number)) else {
+            panic!("cards")
+        };
+        let remaining: Vec<u64> = cards.rows.iter().map(|row| row.remaining.get()).collect();
+        assert_eq!(remaining, [0, 1_600]);
+        let InquiryAnswer::Stores(stores) = inquire(&mut bench, operator, Inquiry::SearchStores(search("shop"))) else {
+            panic!("stores")
+        };
+        assert_eq!((stores.rows.len(), stores.rows[0].payable.get()), (1, 1_400));
+        let InquiryAnswer::Store(detail) = inquire(&mut bench, operator, Inquiry::Store(store.try_into().unwrap()))
+        else {
+            panic!("store")
+        };
+        assert_eq!((detail.catalog_version, detail.payable.get(), detail.paid_out_yen), (1, 1_400, 0));
+        assert_eq!(detail.payout_account.map(|account| account.bank_code.to_string()), Some("0005".to_owned()));
+        let InquiryAnswer::Transaction(purchase) = inquire(&mut bench, operator, Inquiry::Transaction(5)) else {
+            panic!("transaction")
+        };
+        assert_eq!((purchase.total.get(), purchase.state), (1_400, TransactionState::Delivered));
+        assert_eq!(rejected(&bench.send(operator, Inquiry::Transaction(6))), Some(RejectReason::NotFound));
+        assert_eq!(
+            rejected(&bench.send(operator, Inquiry::Member(MemberNumber::new(50).unwrap()))),
+            Some(RejectReason::NotFound)
+        );
+    }
+
+    #[test]
+    fn freezing_is_idempotent_and_only_for_registered_accounts() {
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let member = bench.member();
+        let request = |action| FreezeRequest { party: member, action, reason: Text::new("check").unwrap() };
+        let answer = |telegram: &denbun_protocol::telegram::Telegram| match telegram.body() {
+            Body::FreezeAnswer(answer) => (answer.frozen, answer.changed),
+            other => panic!("expected a freeze answer, got {other:?}"),
+        };
+        assert_eq!(answer(&bench.send(operator, request(FreezeAction::Freeze))), (true, true));
+        assert_eq!(answer(&bench.send(operator, request(FreezeAction::Freeze))), (true, false));
+        assert_eq!(bench.storage.party(member).unwrap().unwrap().status, PartyStatus::Frozen);
+        assert_eq!(answer(&bench.send(operator, request(FreezeAction::Unfreeze))), (false, true));
+        assert_eq!(answer(&bench.send(operator, request(FreezeAction::Unfreeze))), (false, false));
+        let unknown = FreezeRequest { party: PartyId::store(9).unwrap(), ..request(FreezeAction::Freeze) };
+        assert_eq!(rejected(&bench.send(operator, unknown)), Some(RejectReason::NotFound));
+    }
+
+    #[test]
+    fn a_balance_refund_empties_the_cards_and_may_close_the_account() {
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let member = bench.funded_member(3_000);
+        bench.top_up(member, 500);
+        let account = BankAccount {
+            bank_code: denbun_protocol::telegram::Digits::new("0009").unwrap(),
+            branch_code: denbun_protocol::telegram::Digits::new("001").unwrap(),
+            account_type: denbun_protocol::telegram::AccountType::Savings,
+            account_number: denbun_protocol::telegram::Digits::new("7777777").unwrap(),
+            holder_name: Text::new("ﾔﾏﾀﾞ ﾊﾅｺ").unwrap(),
+        };
+        let request = |close_account| BalanceRefund {
+            member: member.try_into().unwrap(),
+            payout_account: account.clone(),
+            close_account,
+            reason: Text::new("asked by the member").unwrap(),
+        };
+        let answer = bench.send(operator, request(false));
+        let Body::BalanceRefundAnswer(refunded) = answer.body() else { panic!("{answer:?}") };
+        assert_eq!((refunded.amount.get(), refunded.closed), (3_500, false));
+        assert_eq!(bench.stored_value(member), 0);
+        assert_eq!(bench.balance(AccountId::balance_refunded(member.try_into().unwrap())), 3_500);
+        let notice = bench.mailbox(member).into_iter().find_map(|notice| match notice.body() {
+            Body::BalanceRefundNotice(notice) => Some(notice.clone()),
+            _ => None,
+        });
+        assert_eq!(notice.map(|notice| (notice.amount.get(), notice.payout_account)), Some((3_500, account.clone())));
+        // Nothing left: a refund of 0 yen, and the account is closed.
+        let answer = bench.send(operator, request(true));
+        let Body::BalanceRefundAnswer(closed) = answer.body() else { panic!("{answer:?}") };
+        assert_eq!((closed.amount.get(), closed.closed), (0, true));
+        assert_eq!(rejected(&bench.send(operator, request(true))), Some(RejectReason::AlreadyDone));
+        let card = denbun_protocol::telegram::CardRequest {
+            amount: Amount::new(100).unwrap(),
+            channel: denbun_protocol::telegram::FundingChannel::CreditCompany,
+        };
+        assert_eq!(rejected(&bench.send(member, card)), Some(RejectReason::NotPermitted));
+        bench.assert_audit_passes();
+    }
+}

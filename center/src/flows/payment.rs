@@ -198,3 +198,145 @@ pub fn pay(
 pub fn belongs_to_store(transaction: &TransactionRecord, store: StoreNumber) -> bool {
     transaction.store == store
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::reject::RejectReason;
+    use denbun_protocol::telegram::{Body, FreezeAction, FreezeRequest, ItemKind};
+
+    use crate::flows::testing::{Bench, item, rejected};
+    use crate::ledger::cards;
+
+    fn shop(bench: &mut Bench) -> PartyId {
+        let store = bench.store();
+        bench.publish(
+            store,
+            1,
+            vec![item(1, "Tea", 1_500, ItemKind::MailOrder), item(2, "Lesson", 500, ItemKind::Service)],
+        );
+        store
+    }
+
+    #[test]
+    fn a_payment_debits_the_member_credits_the_store_and_notifies_it() {
+        let mut bench = Bench::new();
+        let store = shop(&mut bench);
+        let member = bench.funded_member(10_000);
+        let answer = bench.send(member, Bench::instruction(store, 77, 1, &[(1, 2, 1_500), (2, 1, 500)]));
+        let Body::PaymentAnswer(paid) = answer.body() else { panic!("{answer:?}") };
+        assert_eq!((paid.transaction_number, paid.total.get(), paid.balance.get()), (77, 3_500, 6_500));
+        assert_eq!(bench.stored_value(member), 6_500);
+        assert_eq!(bench.payable(store), 3_500);
+        let notices = bench.mailbox(store);
+        assert_eq!(notices.len(), 1);
+        let Body::PaymentNotice(notice) = notices[0].body() else { panic!("{:?}", notices[0]) };
+        assert_eq!(notice.transaction_number, 77);
+        assert_eq!(notice.member, member.try_into().unwrap());
+        assert_eq!(notice.member_delivery_key.to_bytes(), [1; 32]);
+        assert_eq!(notice.total.get(), 3_500);
+        assert_eq!(notice.lines.len(), 2);
+        // The same telegram again (same processing number): the same answer, byte for byte.
+        let repeat = bench.sign(member, Bench::instruction(store, 78, 1, &[(2, 1, 500)]));
+        let first = bench.apply(repeat.clone());
+        let second = bench.apply(repeat.repeated().unwrap());
+        assert_eq!(first.as_bytes(), second.as_bytes());
+        assert_eq!(bench.stored_value(member), 6_000);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn the_same_transaction_number_debits_once() {
+        let mut bench = Bench::new();
+        let store = shop(&mut bench);
+        let member = bench.funded_member(10_000);
+        let other = bench.funded_member(10_000);
+        let instruction = Bench::instruction(store, 5, 1, &[(1, 1, 1_500)]);
+        let first = bench.send(member, instruction.clone());
+        bench.top_up(member, 1_000);
+        let again = bench.send(member, instruction.clone());
+        assert_eq!(first.body(), again.body(), "the answer of the first time, balance included");
+        assert_eq!(bench.stored_value(member), 9_500);
+        let changed = Bench::instruction(store, 5, 1, &[(1, 2, 1_500)]);
+        assert_eq!(rejected(&bench.send(member, changed)), Some(RejectReason::AlreadyDone));
+        assert_eq!(rejected(&bench.send(other, instruction)), Some(RejectReason::AlreadyDone));
+        assert_eq!(bench.stored_value(other), 10_000);
+        assert_eq!(bench.payable(store), 1_500);
+        assert_eq!(bench.mailbox(store).len(), 1);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn two_payments_spending_one_balance_at_once_one_succeeds() {
+        let mut bench = Bench::new();
+        let store = shop(&mut bench);
+        let member = bench.funded_member(2_000);
+        let first = bench.sign(member, Bench::instruction(store, 1, 1, &[(1, 1, 1_500)]));
+        let second = bench.sign(member, Bench::instruction(store, 2, 1, &[(1, 1, 1_500)]));
+        let same_again = bench.sign(member, Bench::instruction(store, 1, 1, &[(1, 1, 1_500)]));
+        let answers = bench.group(vec![first, second, same_again]);
+        assert_eq!(rejected(&answers[0]), None);
+        assert_eq!(rejected(&answers[1]), Some(RejectReason::InsufficientBalance));
+        assert_eq!(answers[2].body(), answers[0].body());
+        assert_eq!(bench.stored_value(member), 500);
+        assert_eq!(bench.payable(store), 1_500);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let mut bench = Bench::new();
+        let store = shop(&mut bench);
+        let member = bench.funded_member(1_000);
+        let operator = bench.operator();
+        let refusals = [
+            (Bench::instruction(store, 1, 1, &[(1, 1, 1_500)]), RejectReason::InsufficientBalance),
+            (Bench::instruction(store, 2, 1, &[(2, 1, 400)]), RejectReason::PriceMismatch),
+            (Bench::instruction(store, 3, 2, &[(2, 1, 500)]), RejectReason::PriceMismatch),
+            (Bench::instruction(store, 4, 1, &[(9, 1, 500)]), RejectReason::UnknownStoreOrItem),
+            (Bench::instruction(store, 5, 1, &[(2, 1, 500), (2, 1, 500)]), RejectReason::NotPermitted),
+            (Bench::instruction(store, 0, 1, &[(2, 1, 500)]), RejectReason::NotPermitted),
+        ];
+        for (instruction, reason) in refusals {
+            assert_eq!(rejected(&bench.send(member, instruction)), Some(reason));
+        }
+        let mut to_member = Bench::instruction(store, 6, 1, &[(2, 1, 500)]);
+        to_member.store = denbun_protocol::header::StoreNumber::new(99).unwrap();
+        assert_eq!(rejected(&bench.send(member, to_member)), Some(RejectReason::UnknownStoreOrItem));
+        let freeze = |party| FreezeRequest {
+            party,
+            action: FreezeAction::Freeze,
+            reason: denbun_protocol::wire::Text::new("inquiry").unwrap(),
+        };
+        bench.send(operator, freeze(store));
+        assert_eq!(
+            rejected(&bench.send(member, Bench::instruction(store, 7, 1, &[(2, 1, 500)]))),
+            Some(RejectReason::UnknownStoreOrItem)
+        );
+        bench.send(operator, freeze(member));
+        assert_eq!(
+            rejected(&bench.send(member, Bench::instruction(store, 8, 1, &[(2, 1, 500)]))),
+            Some(RejectReason::Frozen)
+        );
+        assert_eq!(bench.stored_value(member), 1_000);
+        assert_eq!(bench.payable(store), 0);
+        assert!(bench.mailbox(store).is_empty());
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn spending_draws_the_oldest_card_first() {
+        let mut bench = Bench::new();
+        let store = shop(&mut bench);
+        let member = bench.member();
+        for amount in [1_000, 2_000, 3_000] {
+            bench.top_up(member, amount);
+        }
+        bench.send(member, Bench::instruction(store, 1, 1, &[(2, 5, 500)]));
+        let remaining: Vec<u64> = bench.read(|tx| {
+            cards::cards_of(tx, member.try_into().unwrap(), 10).unwrap().iter().map(|card| card.remaining_yen).collect()
+        });
+        assert_eq!(remaining, [0, 500, 3_000]);
+        bench.assert_audit_passes();
+    }
+}

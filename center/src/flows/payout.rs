@@ -269,7 +269,14 @@ fn export_file(tx: &mut Tx<'_>, context: &FlowContext<'_>, request: &PayoutExpor
     };
     let key = LedgerKey::export_file(batch.batch_number, request.format);
     let file = match tx.ledger_record::<ExportFileRecord>(&key)? {
-        Some(file) => file,
+        Some(file) => {
+            // Kept again from the start, so the committer writes the file to
+            // DIR/payouts/ again (in case it was lost or never written).
+            if request.offset == 0 {
+                tx.ledger_put(file.clone());
+            }
+            file
+        }
         None => {
             let bytes = match request.format {
                 ExportFormat::Zengin => match export::zengin_file(&context.config.payouts, &batch) {
@@ -390,3 +397,254 @@ fn executed(
 }
 
 const _: () = assert!(EXPORT_FILE_BYTES_MAX >= (PAYOUT_BATCH_CLAIMS_MAX + 3) * crate::ledger::zengin::RECORD_BYTES);
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::reject::RejectReason;
+    use denbun_protocol::telegram::{
+        Body, FreezeAction, FreezeRequest, Inquiry, InquiryAnswer, ItemKind, PageRequest, PaymentClaim, Refund,
+        Telegram, TransactionState,
+    };
+    use denbun_protocol::wire::{Date, Text};
+
+    use super::*;
+    use crate::flows::testing::{Bench, item, rejected};
+    use crate::ledger::zengin::{RECORD_BYTES, zengin_text};
+
+    struct Shops {
+        bench: Bench,
+        operator: PartyId,
+        stores: [PartyId; 2],
+    }
+
+    /// Two stores selling a service (delivered when paid) and a mail-order
+    /// item; one member buys from both.
+    fn shops() -> Shops {
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let stores = [bench.store(), bench.store()];
+        for store in stores {
+            bench.publish(
+                store,
+                1,
+                vec![item(1, "Lesson", 1_000, ItemKind::Service), item(2, "Kit", 300, ItemKind::MailOrder)],
+            );
+        }
+        let member = bench.funded_member(100_000);
+        for (number, store, quantity) in [(1, stores[0], 2), (2, stores[0], 3), (3, stores[1], 7), (4, stores[0], 1)] {
+            let answer = bench.send(member, Bench::instruction(store, number, 1, &[(1, quantity, 1_000)]));
+            assert_eq!(rejected(&answer), None);
+        }
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(stores[1], 5, 1, &[(2, 1, 300)]))), None);
+        Shops { bench, operator, stores }
+    }
+
+    fn claim(numbers: &[u64]) -> PaymentClaim {
+        PaymentClaim { transaction_numbers: AscendingNumbers::new(numbers.to_vec()).unwrap() }
+    }
+
+    fn claimed(answer: &Telegram) -> PaymentClaimAnswer {
+        match answer.body() {
+            Body::PaymentClaimAnswer(answer) => answer.clone(),
+            other => panic!("expected a claim answer, got {other:?}"),
+        }
+    }
+
+    fn payouts(answer: &Telegram) -> PayoutsAnswer {
+        match answer.body() {
+            Body::PayoutsAnswer(answer) => answer.clone(),
+            other => panic!("expected a payouts answer, got {other:?}"),
+        }
+    }
+
+    fn approve(numbers: &[u64]) -> PayoutsRequest {
+        PayoutsRequest::Approve(PayoutApproval { claim_numbers: AscendingNumbers::new(numbers.to_vec()).unwrap() })
+    }
+
+    fn export(batch_number: u64, format: ExportFormat, offset: u64) -> PayoutsRequest {
+        PayoutsRequest::Export(PayoutExport { batch_number, format, offset })
+    }
+
+    fn field(record: &[u8], start: usize, end: usize) -> &str {
+        std::str::from_utf8(&record[start..end]).unwrap()
+    }
+
+    #[test]
+    fn claims_are_approved_exported_and_executed_into_payouts() {
+        let Shops { mut bench, operator, stores } = shops();
+        let first = claimed(&bench.send(stores[0], claim(&[1, 2])));
+        assert_eq!((first.transactions, first.amount.get()), (2, 5_000));
+        let second = claimed(&bench.send(stores[1], claim(&[3])));
+        let third = claimed(&bench.send(stores[0], claim(&[4])));
+        let PayoutsAnswer::Pending(pending) =
+            payouts(&bench.send(operator, PayoutsRequest::Pending(PageRequest { page: 0 })))
+        else {
+            panic!("expected the pending claims")
+        };
+        let listed: Vec<u64> = pending.rows.iter().map(|row| row.claim_number).collect();
+        assert_eq!(listed, [first.claim_number, second.claim_number, third.claim_number]);
+
+        let numbers = [first.claim_number, second.claim_number, third.claim_number];
+        let PayoutsAnswer::Approved(batch) = payouts(&bench.send(operator, approve(&numbers))) else {
+            panic!("expected an approved batch")
+        };
+        assert_eq!((batch.claims, batch.stores, batch.total.get()), (3, 2, 13_000));
+        let PayoutsAnswer::Pending(pending) =
+            payouts(&bench.send(operator, PayoutsRequest::Pending(PageRequest { page: 0 })))
+        else {
+            panic!("expected the pending claims")
+        };
+        assert!(pending.rows.is_empty());
+        // Approving the same claims again answers the same batch.
+        assert_eq!(payouts(&bench.send(operator, approve(&numbers))), PayoutsAnswer::Approved(batch.clone()));
+        assert_eq!(rejected(&bench.send(operator, approve(&[first.claim_number]))), Some(RejectReason::AlreadyDone));
+
+        // The Zengin file, record by record.
+        let PayoutsAnswer::Export(zengin) =
+            payouts(&bench.send(operator, export(batch.batch_number, ExportFormat::Zengin, 0)))
+        else {
+            panic!("expected an export")
+        };
+        let file = zengin.data.as_slice().to_vec();
+        assert_eq!(zengin.file_bytes, file.len() as u64);
+        assert_eq!(file.len(), 5 * RECORD_BYTES);
+        let records: Vec<&[u8]> = file.chunks(RECORD_BYTES).collect();
+        let payouts_config = &bench.config.payouts;
+        assert_eq!(field(records[0], 0, 4), "1210");
+        assert_eq!(field(records[0], 4, 14), payouts_config.requester_code);
+        assert_eq!(field(records[0], 14, 54).trim_end(), payouts_config.requester_name);
+        assert_eq!(field(records[0], 54, 58), "0307", "the approval's business day");
+        assert_eq!(field(records[0], 58, 62), payouts_config.bank_code);
+        assert_eq!(field(records[0], 95, 103), format!("1{}", payouts_config.account_number));
+        for (record, (store, amount)) in records[1..3].iter().zip([(1u64, 6_000u64), (2, 7_000)]) {
+            assert_eq!(field(record, 0, 1), "2");
+            assert_eq!(field(record, 1, 5), "0005");
+            assert_eq!(field(record, 20, 23), "123");
+            assert_eq!(field(record, 42, 50), format!("1{store:07}"));
+            let mut holder = zengin_text(&format!("ﾃｽﾄ ｼｮｳﾃﾝ {store}")).unwrap();
+            holder.resize(30, b' ');
+            assert_eq!(&record[50..80], holder.as_slice());
+            assert_eq!(field(record, 80, 90), format!("{amount:010}"));
+            assert_eq!(field(record, 101, 111), format!("{store:010}"));
+            assert_eq!(field(record, 111, 112), "7");
+        }
+        assert_eq!(field(records[3], 0, 19), "8000002000000013000");
+        assert_eq!(field(records[3], 19, 120).trim(), "");
+        assert_eq!(field(records[4], 0, 1), "9");
+        let written = std::fs::read(bench.payout_directory().join("batch-000001.zengin")).unwrap();
+        assert_eq!(written, file, "the committer wrote the same file to DIR/payouts/");
+        let PayoutsAnswer::Export(again) =
+            payouts(&bench.send(operator, export(batch.batch_number, ExportFormat::Zengin, 0)))
+        else {
+            panic!("expected an export")
+        };
+        assert_eq!(again.data.as_slice(), file.as_slice(), "every export of a batch is the same file");
+        let PayoutsAnswer::Export(tail) =
+            payouts(&bench.send(operator, export(batch.batch_number, ExportFormat::Zengin, 360)))
+        else {
+            panic!("expected an export")
+        };
+        assert_eq!(tail.data.as_slice(), &file[360..]);
+        assert_eq!(
+            rejected(&bench.send(operator, export(batch.batch_number, ExportFormat::Zengin, 600))),
+            Some(RejectReason::NotFound)
+        );
+
+        let PayoutsAnswer::Export(csv) =
+            payouts(&bench.send(operator, export(batch.batch_number, ExportFormat::Csv, 0)))
+        else {
+            panic!("expected an export")
+        };
+        let csv = String::from_utf8(csv.data.as_slice().to_vec()).unwrap();
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert!(lines[0].starts_with("batch,payout_number,store,"));
+        assert!(
+            lines[1].starts_with("1,1,S00000001,Shop 1,0005,123,ordinary,0000001,ﾃｽﾄ ｼｮｳﾃﾝ 1,6000,2025-03-07,1 3"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("1,2,S00000002,Shop 2,0005,123,ordinary,0000002,ﾃｽﾄ ｼｮｳﾃﾝ 2,7000,2025-03-07,2"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(lines[3], "");
+
+        assert_eq!(bench.payable(stores[0]), 6_000);
+        let executed_on = Date::new(2025, 3, 10).unwrap();
+        let execution = PayoutsRequest::Executed(PayoutExecution { batch_number: batch.batch_number, executed_on });
+        assert_eq!(payouts(&bench.send(operator, execution.clone())), PayoutsAnswer::Executed(batch.clone()));
+        assert_eq!(bench.payable(stores[0]), 0);
+        assert_eq!(bench.payable(stores[1]), 300, "the unclaimed mail-order sale stays payable");
+        assert_eq!(bench.balance(AccountId::paid_out(stores[0].try_into().unwrap())), 6_000);
+        let notices: Vec<PayoutNotice> = bench
+            .mailbox(stores[0])
+            .iter()
+            .filter_map(|notice| match notice.body() {
+                Body::PayoutNotice(notice) => Some(notice.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notices.len(), 1);
+        assert_eq!((notices[0].amount.get(), notices[0].executed_on), (6_000, executed_on));
+        assert_eq!(notices[0].claim_numbers.as_slice(), [first.claim_number, third.claim_number]);
+        // Executed again: the same answer and no second payout.
+        assert_eq!(payouts(&bench.send(operator, execution)), PayoutsAnswer::Executed(batch.clone()));
+        let later = PayoutsRequest::Executed(PayoutExecution {
+            batch_number: batch.batch_number,
+            executed_on: Date::new(2025, 3, 11).unwrap(),
+        });
+        assert_eq!(rejected(&bench.send(operator, later)), Some(RejectReason::AlreadyDone));
+        assert_eq!(bench.balance(AccountId::paid_out(stores[0].try_into().unwrap())), 6_000);
+        let detail = bench.send(operator, Inquiry::Transaction(2));
+        let Body::InquiryAnswer(InquiryAnswer::Transaction(detail)) = detail.body() else { panic!("{detail:?}") };
+        assert_eq!(detail.state, TransactionState::PaidOut);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn claims_and_approvals_are_checked() {
+        let Shops { mut bench, operator, stores } = shops();
+        assert_eq!(rejected(&bench.send(stores[1], claim(&[5]))), Some(RejectReason::NotPermitted), "not shipped yet");
+        assert_eq!(rejected(&bench.send(stores[1], claim(&[1]))), Some(RejectReason::NotFound), "another store's");
+        assert_eq!(rejected(&bench.send(stores[0], claim(&[99]))), Some(RejectReason::NotFound));
+        let first = claimed(&bench.send(stores[0], claim(&[1, 2])));
+        assert_eq!(claimed(&bench.send(stores[0], claim(&[1, 2]))), first, "the same claim again");
+        assert_eq!(rejected(&bench.send(stores[0], claim(&[2, 4]))), Some(RejectReason::AlreadyDone));
+        let refund =
+            Refund { transaction_number: 4, amount: Amount::new(1_000).unwrap(), reason: Text::new("sorry").unwrap() };
+        assert_eq!(rejected(&bench.send(stores[0], refund)), None);
+        assert_eq!(rejected(&bench.send(stores[0], claim(&[4]))), Some(RejectReason::AlreadyDone), "refunded in full");
+        assert_eq!(rejected(&bench.send(operator, approve(&[first.claim_number, 77]))), Some(RejectReason::NotFound));
+        let freeze =
+            FreezeRequest { party: stores[0], action: FreezeAction::Freeze, reason: Text::new("audit").unwrap() };
+        bench.send(operator, freeze);
+        assert_eq!(rejected(&bench.send(operator, approve(&[first.claim_number]))), Some(RejectReason::NotPermitted));
+        assert_eq!(rejected(&bench.send(stores[0], claim(&[1]))), Some(RejectReason::Frozen));
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn a_holder_name_outside_the_zengin_set_stops_only_the_zengin_export() {
+        let Shops { mut bench, operator, stores } = shops();
+        let mut record = bench.storage.party(stores[0]).unwrap().unwrap();
+        let mut account: BankAccount = decode_exact(record.bank_account.as_slice()).unwrap();
+        account.holder_name = Text::new("山田商店").unwrap();
+        record.bank_account = Blob::new(denbun_protocol::wire::encode_to_vec(&account)).unwrap();
+        let mut batch = crate::storage::WriteBatch::default();
+        batch.push(crate::storage::Write::Party(record));
+        bench.storage.commit(&batch).unwrap();
+        let claim_number = claimed(&bench.send(stores[0], claim(&[1]))).claim_number;
+        let PayoutsAnswer::Approved(approved) = payouts(&bench.send(operator, approve(&[claim_number]))) else {
+            panic!("expected an approved batch")
+        };
+        let refused = bench.send(operator, export(approved.batch_number, ExportFormat::Zengin, 0));
+        assert_eq!(rejected(&refused), Some(RejectReason::NotPermitted));
+        assert!(crate::flows::testing::reject_message(&refused).contains('山'));
+        let csv = bench.send(operator, export(approved.batch_number, ExportFormat::Csv, 0));
+        assert_eq!(rejected(&csv), None);
+    }
+
+    use crate::storage::Storage;
+}

@@ -103,3 +103,104 @@ pub fn refund(
     )?;
     Ok(Decision::answer(RefundAnswer { transaction_number: number, amount: refund.amount, refunded_total }))
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::reject::RejectReason;
+    use denbun_protocol::telegram::{
+        AscendingNumbers, BalanceRefund, Body, ItemKind, PaymentClaim, Refund, RefundAnswer,
+    };
+    use denbun_protocol::wire::{Amount, Text, decode_exact};
+
+    use crate::flows::testing::{Bench, item, rejected};
+    use crate::ledger::cards;
+    use crate::storage::Storage;
+
+    fn refund(transaction_number: u64, amount_yen: u64) -> Refund {
+        Refund {
+            transaction_number,
+            amount: Amount::new(amount_yen).unwrap(),
+            reason: Text::new("out of stock").unwrap(),
+        }
+    }
+
+    fn answer(answer: &denbun_protocol::telegram::Telegram) -> RefundAnswer {
+        match answer.body() {
+            Body::RefundAnswer(answer) => answer.clone(),
+            other => panic!("expected a refund answer, got {other:?}"),
+        }
+    }
+
+    fn sale(bench: &mut Bench) -> (PartyId, PartyId) {
+        let store = bench.store();
+        bench.publish(store, 1, vec![item(1, "Lesson", 1_000, ItemKind::Service)]);
+        let member = bench.member();
+        bench.top_up(member, 600);
+        bench.top_up(member, 3_000);
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 42, 1, &[(1, 2, 1_000)]))), None);
+        (store, member)
+    }
+
+    #[test]
+    fn refunds_add_up_to_at_most_what_was_paid_and_go_back_to_the_cards() {
+        let mut bench = Bench::new();
+        let (store, member) = sale(&mut bench);
+        assert_eq!(bench.stored_value(member), 1_600);
+        let first = bench.sign(store, refund(42, 500));
+        let refunded = answer(&bench.apply(first.clone()));
+        assert_eq!((refunded.amount.get(), refunded.refunded_total.get()), (500, 500));
+        // The same telegram again is the same refund, not a second one.
+        assert_eq!(bench.apply(first.repeated().unwrap()).body(), &Body::RefundAnswer(refunded));
+        assert_eq!(bench.stored_value(member), 2_100);
+        let too_much = bench.send(store, refund(42, 1_501));
+        assert_eq!(rejected(&too_much), Some(RejectReason::LimitExceeded));
+        assert_eq!(answer(&bench.send(store, refund(42, 1_500))).refunded_total.get(), 2_000);
+        assert_eq!(rejected(&bench.send(store, refund(42, 1))), Some(RejectReason::AlreadyDone));
+        assert_eq!(bench.stored_value(member), 3_600);
+        assert_eq!(bench.payable(store), 0);
+        // Both cards are whole again: the refunds went back where the payment drew.
+        let remaining: Vec<u64> = bench.read(|tx| {
+            cards::cards_of(tx, member.try_into().unwrap(), 10).unwrap().iter().map(|card| card.remaining_yen).collect()
+        });
+        assert_eq!(remaining, [600, 3_000]);
+        let notices: Vec<(u64, u64)> = bench
+            .mailbox(member)
+            .iter()
+            .filter_map(|notice| match notice.body() {
+                Body::RefundNotice(notice) => Some((notice.amount.get(), notice.balance.get())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notices, [(500, 2_100), (1_500, 3_600)]);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn a_refund_never_draws_on_what_claims_hold_nor_reaches_a_closed_account() {
+        let mut bench = Bench::new();
+        let (store, member) = sale(&mut bench);
+        let other_store = bench.store();
+        assert_eq!(rejected(&bench.send(other_store, refund(42, 1))), Some(RejectReason::NotFound));
+        let claim = PaymentClaim { transaction_numbers: AscendingNumbers::new(vec![42]).unwrap() };
+        assert_eq!(rejected(&bench.send(store, claim)), None);
+        let refused = bench.send(store, refund(42, 500));
+        assert_eq!(rejected(&refused), Some(RejectReason::InsufficientBalance));
+        assert_eq!(bench.payable(store), 2_000);
+
+        // Another sale refunded after the member's account was closed.
+        bench.top_up(member, 1_000);
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 43, 1, &[(1, 1, 1_000)]))), None);
+        let operator = bench.operator();
+        let account = decode_exact(bench.storage.party(store).unwrap().unwrap().bank_account.as_slice()).unwrap();
+        let close = BalanceRefund {
+            member: member.try_into().unwrap(),
+            payout_account: account,
+            close_account: true,
+            reason: Text::new("moving abroad").unwrap(),
+        };
+        assert_eq!(rejected(&bench.send(operator, close)), None);
+        assert_eq!(rejected(&bench.send(store, refund(43, 100))), Some(RejectReason::NotPermitted));
+        bench.assert_audit_passes();
+    }
+}

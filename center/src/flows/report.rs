@@ -197,3 +197,98 @@ pub fn reconciles(report: &Report) -> bool {
     };
     holds(&report.all_time) && holds(&report.range_movements)
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use denbun_protocol::header::PartyId;
+    use denbun_protocol::telegram::{
+        AscendingNumbers, Body, CardAnswer, CardRequest, DateRange, FundingChannel, FundsConfirmation, FundsRequest,
+        ItemKind, PaymentClaim, PayoutApproval, PayoutExecution, PayoutsRequest, Refund,
+    };
+    use denbun_protocol::wire::{Amount, Text};
+
+    use super::*;
+    use crate::flows::testing::{Bench, DAY_MS, item, rejected};
+
+    fn report_of(bench: &mut Bench, operator: PartyId, from: Date, to: Date) -> Report {
+        let answer = bench.send(operator, ReportRequest { range: DateRange::new(from, to).unwrap() });
+        match answer.body() {
+            Body::Report(report) => report.clone(),
+            other => panic!("expected a report, got {other:?}"),
+        }
+    }
+
+    fn day(day_of_month: u8) -> Date {
+        Date::new(2025, 3, day_of_month).unwrap()
+    }
+
+    #[test]
+    fn a_day_reconciles_and_counts_what_happened() {
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let stores = [bench.store(), bench.store()];
+        for store in stores {
+            bench.publish(store, 1, vec![item(1, "Lesson", 1_000, ItemKind::Service)]);
+        }
+        // 7 March: two cards, three payments, a refund.
+        let member = bench.funded_member(10_000);
+        let pending = bench
+            .send(member, CardRequest { amount: Amount::new(5_000).unwrap(), channel: FundingChannel::BankTransfer });
+        let Body::CardAnswer(CardAnswer::Pending(pending)) = pending.body() else { panic!("{pending:?}") };
+        let confirm = FundsConfirmation { reference: pending.reference.clone(), amount_received: pending.amount };
+        assert_eq!(rejected(&bench.send(operator, FundsRequest::Confirm(confirm))), None);
+        for (number, store, quantity) in [(1, stores[0], 2), (2, stores[1], 5), (3, stores[0], 1)] {
+            assert_eq!(
+                rejected(&bench.send(member, Bench::instruction(store, number, 1, &[(1, quantity, 1_000)]))),
+                None
+            );
+        }
+        let refund =
+            Refund { transaction_number: 2, amount: Amount::new(1_000).unwrap(), reason: Text::new("late").unwrap() };
+        assert_eq!(rejected(&bench.send(stores[1], refund)), None);
+        // 8 March: a payout.
+        bench.advance(DAY_MS);
+        let claim = PaymentClaim { transaction_numbers: AscendingNumbers::new(vec![1, 3]).unwrap() };
+        let Body::PaymentClaimAnswer(claim) = bench.send(stores[0], claim).body().clone() else { panic!() };
+        let approval = PayoutApproval { claim_numbers: AscendingNumbers::new(vec![claim.claim_number]).unwrap() };
+        assert_eq!(rejected(&bench.send(operator, PayoutsRequest::Approve(approval))), None);
+        let execution = PayoutExecution { batch_number: 1, executed_on: day(8) };
+        assert_eq!(rejected(&bench.send(operator, PayoutsRequest::Executed(execution))), None);
+
+        let first = report_of(&mut bench, operator, day(7), day(7));
+        assert_eq!((first.top_ups.credit_company.count, first.top_ups.credit_company.yen), (1, 10_000));
+        assert_eq!((first.top_ups.bank_transfer.count, first.top_ups.bank_transfer.yen), (1, 5_000));
+        assert_eq!(first.top_ups.post_office_transfer.count, 0);
+        let sales: Vec<(PartyId, u64, u64)> = first
+            .sales_by_store
+            .iter()
+            .map(|sales| (sales.store.party(), sales.sales.count, sales.sales.yen))
+            .collect();
+        assert_eq!(sales, [(stores[1], 1, 5_000), (stores[0], 2, 3_000)], "largest first");
+        assert_eq!((first.refunds.count, first.refunds.yen), (1, 1_000));
+        assert_eq!(first.payouts.count, 0);
+        assert_eq!(first.days.len(), 1);
+        assert_eq!((first.days[0].payments.count, first.days[0].payments.yen), (3, 8_000));
+        assert!(first.days[0].telegrams_in >= 8, "{:?}", first.days[0]);
+        assert!(first.days[0].telegrams_out > first.days[0].telegrams_in, "answers and notices: {:?}", first.days[0]);
+        assert_eq!(first.all_time.funds_in_yen, 15_000);
+        assert_eq!((first.all_time.stored_value_yen, first.all_time.store_payables_yen), (8_000, 7_000));
+        assert!(reconciles(&first));
+
+        let second = report_of(&mut bench, operator, day(8), day(8));
+        assert_eq!((second.payouts.count, second.payouts.yen), (1, 3_000));
+        assert_eq!(second.all_time.paid_out_yen, 3_000);
+        assert_eq!(second.all_time.store_payables_yen, 4_000);
+        assert_eq!(second.range_movements.funds_in_yen, 15_000, "opening balances, nothing new in");
+        assert_eq!(second.range_movements.paid_out_yen, 3_000);
+        assert!(reconciles(&second));
+        let both = report_of(&mut bench, operator, day(7), day(8));
+        assert_eq!(both.days.len(), 2);
+        assert_eq!(both.range_movements.funds_in_yen, 15_000);
+        assert!(reconciles(&both));
+        let too_long = bench
+            .send(operator, ReportRequest { range: DateRange::new(day(1), Date::new(2025, 4, 1).unwrap()).unwrap() });
+        assert_eq!(rejected(&too_long), Some(denbun_protocol::reject::RejectReason::LimitExceeded));
+        bench.assert_audit_passes();
+    }
+}

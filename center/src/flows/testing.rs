@@ -89,6 +89,13 @@ impl Bench {
         }
     }
 
+    /// Where the committer writes exported transfer files.
+    pub fn payout_directory(&self) -> std::path::PathBuf {
+        let directory = self._directory.path().join("payouts");
+        std::fs::create_dir_all(&directory).expect("a payouts directory");
+        directory
+    }
+
     /// Sets the clock.
     pub fn set_time(&self, now_ms: u64) {
         NOW_MS.with(|now| now.set(now_ms));
@@ -216,6 +223,7 @@ impl Bench {
             config: self.config.clone(),
             registry: Arc::new(Registry::default()),
             mail_directory: None,
+            payout_directory: Some(self.payout_directory()),
             clock,
         };
         let (sender, receiver) = mpsc::channel(telegrams.len().max(1));

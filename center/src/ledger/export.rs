@@ -1,17 +1,40 @@
 //! A payout batch as bank transfer files: the Zengin fixed-length file the
 //! bank takes, and a CSV for people and spreadsheets (docs/payouts.md).
 
+use std::path::Path;
+
 use denbun_protocol::telegram::{AccountType, ExportFormat};
 
 use super::zengin::{self, Requester, Transfer, ZenginError};
 use crate::config::Payouts;
 use crate::storage::ledger_records::BatchRecord;
+use crate::storage::{LedgerRecord, Write};
 
 /// The file's name in the data directory's `payouts/` folder.
 pub fn file_name(batch_number: u64, format: ExportFormat) -> String {
     match format {
         ExportFormat::Zengin => format!("batch-{batch_number:06}.zengin"),
         ExportFormat::Csv => format!("batch-{batch_number:06}.csv"),
+    }
+}
+
+/// Writes the transfer files a committed group kept (every export from
+/// offset 0 keeps its batch's file) to `directory`, atomically (temporary
+/// file, then rename). The record in storage is the file of record; a file
+/// that cannot be written is logged, and the next export writes it again.
+pub fn write_files(directory: &Path, writes: &[Write]) {
+    for write in writes {
+        let Write::LedgerPut(LedgerRecord::ExportFile(file)) = write else { continue };
+        let path = directory.join(file_name(file.batch_number, file.format));
+        let temporary = directory.join(format!(".{}.tmp", file_name(file.batch_number, file.format)));
+        let written =
+            std::fs::write(&temporary, file.bytes.as_slice()).and_then(|()| std::fs::rename(&temporary, &path));
+        match written {
+            Ok(()) => tracing::info!(path = %path.display(), "payout transfer file written"),
+            Err(error) => {
+                tracing::error!(path = %path.display(), %error, "could not write the payout transfer file; export it again")
+            }
+        }
     }
 }
 

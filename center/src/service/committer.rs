@@ -77,6 +77,8 @@ pub struct Committer {
     pub(crate) config: Config,
     pub(crate) registry: Arc<Registry>,
     pub(crate) mail_directory: Option<PathBuf>,
+    /// Where exported bank transfer files are written (`DIR/payouts/`).
+    pub(crate) payout_directory: Option<PathBuf>,
     pub(crate) clock: fn() -> u64,
 }
 
@@ -138,6 +140,9 @@ impl Committer {
             return head;
         }
         self.write_letter_files(&batch.writes);
+        if let Some(directory) = &self.payout_directory {
+            crate::ledger::export::write_files(directory, &batch.writes);
+        }
         for (job, reply) in group.into_iter().zip(answers) {
             if let (Some(sender), Some(reply)) = (job.reply, reply) {
                 // A connection that went away no longer needs its answer; the

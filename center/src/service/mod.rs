@@ -75,11 +75,19 @@ impl Center {
         let fingerprint = CenterFingerprint::of(&signing_key.verifying_key());
         let noise_key = CenterNoiseKey::from_secret_bytes(keys.noise_secret_key.expose());
         let registry = Arc::new(Registry::default());
-        let mail_directory = match data_directory {
+        let mail_directory = match &data_directory {
             Some(directory) => {
                 let mail = directory.join("mail");
                 std::fs::create_dir_all(&mail)?;
                 Some(mail)
+            }
+            None => None,
+        };
+        let payout_directory = match &data_directory {
+            Some(directory) => {
+                let payouts = directory.join("payouts");
+                std::fs::create_dir_all(&payouts)?;
+                Some(payouts)
             }
             None => None,
         };
@@ -91,6 +99,7 @@ impl Center {
             config: config.clone(),
             registry: registry.clone(),
             mail_directory,
+            payout_directory,
             clock: now_ms,
         };
         let thread = std::thread::Builder::new().name("committer".to_owned()).spawn(move || committer.run(receiver))?;
