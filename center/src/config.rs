@@ -31,6 +31,11 @@ connections_max = 1024
 connections_per_address_max = 64
 # Handshakes being computed at once (bounds the CPU spent on newcomers).
 handshakes_concurrent_max = 64
+# Handshakes one IP address may start per second, and the burst above that
+# rate. Beyond it a connection is closed before any Diffie-Hellman, so a flood
+# from one address cannot take the CPU from everyone else.
+handshakes_per_second_per_address = 20
+handshake_burst_per_address = 50
 # The Noise handshake must finish within this time.
 handshake_timeout_ms = 5000
 # Once a frame's first byte has arrived, the whole frame must arrive within
@@ -217,6 +222,8 @@ pub struct Limits {
     pub connections_max: u32,
     pub connections_per_address_max: u32,
     pub handshakes_concurrent_max: u32,
+    pub handshakes_per_second_per_address: u32,
+    pub handshake_burst_per_address: u32,
     pub handshake_timeout_ms: u64,
     pub frame_timeout_ms: u64,
     pub idle_timeout_ms: u64,
@@ -286,6 +293,16 @@ impl Config {
             "between 1 and connections_max",
         )?;
         range((1..=4_096).contains(&limits.handshakes_concurrent_max), "limits.handshakes_concurrent_max", "1..=4096")?;
+        range(
+            (1..=100_000).contains(&limits.handshakes_per_second_per_address),
+            "limits.handshakes_per_second_per_address",
+            "1..=100000",
+        )?;
+        range(
+            (limits.handshakes_per_second_per_address..=1_000_000).contains(&limits.handshake_burst_per_address),
+            "limits.handshake_burst_per_address",
+            "at least handshakes_per_second_per_address",
+        )?;
         range((100..=60_000).contains(&limits.handshake_timeout_ms), "limits.handshake_timeout_ms", "100..=60000")?;
         range((100..=120_000).contains(&limits.frame_timeout_ms), "limits.frame_timeout_ms", "100..=120000")?;
         range((1_000..=3_600_000).contains(&limits.idle_timeout_ms), "limits.idle_timeout_ms", "1000..=3600000")?;

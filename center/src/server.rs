@@ -42,6 +42,7 @@ struct Gate {
     handshakes: Arc<Semaphore>,
     per_address: Mutex<HashMap<IpAddr, u32>>,
     per_address_max: u32,
+    handshakes_per_address: DefaultKeyedRateLimiter<IpAddr>,
     telegrams: DefaultKeyedRateLimiter<PartyId>,
     applications: DefaultKeyedRateLimiter<IpAddr>,
 }
@@ -73,6 +74,10 @@ impl Gate {
             handshakes: Arc::new(Semaphore::new(limits.handshakes_concurrent_max as usize)),
             per_address: Mutex::new(HashMap::new()),
             per_address_max: limits.connections_per_address_max,
+            handshakes_per_address: RateLimiter::keyed(
+                Quota::per_second(nonzero(limits.handshakes_per_second_per_address))
+                    .allow_burst(nonzero(limits.handshake_burst_per_address)),
+            ),
             telegrams: RateLimiter::keyed(
                 Quota::per_second(nonzero(limits.telegrams_per_second_per_sender))
                     .allow_burst(nonzero(limits.telegram_burst_per_sender)),
@@ -82,6 +87,15 @@ impl Gate {
                     .allow_burst(nonzero(limits.applications_per_address_per_hour)),
             ),
         }
+    }
+
+    fn forget_idle(&self) {
+        self.handshakes_per_address.retain_recent();
+        self.telegrams.retain_recent();
+        self.applications.retain_recent();
+        self.handshakes_per_address.shrink_to_fit();
+        self.telegrams.shrink_to_fit();
+        self.applications.shrink_to_fit();
     }
 
     fn take_address_slot(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
@@ -101,10 +115,14 @@ pub async fn run(listener: TcpListener, center: Arc<Center>, shutdown: impl std:
     let gate = Arc::new(Gate::new(&center));
     let (stop_sender, stop) = watch::channel(false);
     let mut connections = JoinSet::new();
+    // The rate limiters keep a cell per address and per sender; forget idle ones
+    // so their memory stays bounded by recent traffic.
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
+            _ = housekeeping.tick() => gate.forget_idle(),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let center = center.clone();
@@ -134,6 +152,11 @@ async fn serve_connection(
     stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    if gate.handshakes_per_address.check_key(&peer.ip()).is_err() {
+        // Before any Diffie-Hellman and without a word: a flood costs us an accept and a close.
+        tracing::debug!(%peer, "handshake rate of this address exceeded; connection closed");
+        return;
+    }
     let mut origin = Origin { session: center.next_session_id(), handshake_hash: [0; 32], peer: peer.to_string() };
     let connection_permit = gate.connections.clone().try_acquire_owned().ok();
     let address_slot = gate.take_address_slot(peer.ip());

@@ -1,5 +1,6 @@
 //! End-to-end tests.
 
+mod abuse;
 mod center;
 mod center_binary;
 mod cli;
