@@ -8,6 +8,10 @@
 //!   a different content got a "duplicate" reject, and every idempotency
 //!   record holds the answer the journal shows.
 //!
+//! - the ledger replays from its posting log to every balance and total,
+//!   each posting caused by a telegram the journal shows accepted
+//!   (`ledger::audit`).
+//!
 //! It reads storage only. Every loop is bounded by the journal's length.
 
 use std::collections::HashMap;
@@ -37,6 +41,8 @@ pub struct AuditReport {
     pub processing_numbers: u64,
     /// Idempotency records checked.
     pub idempotency_records: u64,
+    /// Ledger postings replayed.
+    pub postings_replayed: u64,
     /// Each problem, in words (at most [`FINDINGS_MAX`]).
     pub findings: Vec<String>,
     /// All problems, including those not kept.
@@ -57,12 +63,23 @@ impl AuditReport {
     }
 }
 
+impl crate::ledger::audit::Findings for AuditReport {
+    fn find(&mut self, finding: String) {
+        AuditReport::find(self, finding);
+    }
+}
+
 impl std::fmt::Display for AuditReport {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             formatter,
-            "journal entries: {}\nsignatures verified: {}\nprocessing numbers applied: {}\nidempotency records: {}",
-            self.journal_entries, self.signatures_verified, self.processing_numbers, self.idempotency_records
+            "journal entries: {}\nsignatures verified: {}\nprocessing numbers applied: {}\nidempotency records: {}\n\
+             ledger postings replayed: {}",
+            self.journal_entries,
+            self.signatures_verified,
+            self.processing_numbers,
+            self.idempotency_records,
+            self.postings_replayed
         )?;
         if self.passed() {
             write!(formatter, "audit passed: every invariant holds")
@@ -126,8 +143,19 @@ pub fn audit(storage: &dyn Storage, center_key: &VerifyingKey) -> Result<AuditRe
     // At most once: every answer to one content of one processing number is the same.
     let mut sequences: Vec<_> = inbound.into_iter().collect();
     sequences.sort_unstable_by_key(|(sequence, _)| *sequence);
+    // (sender, processing number) -> the request's base code if any answer accepted it.
+    let mut accepted: HashMap<(PartyId, u64), Option<u16>> = HashMap::new();
     for (sequence, (sender, processing_number, digest)) in sequences {
         let answer = answers.get(&sequence).cloned();
+        let acceptance = answer
+            .as_deref()
+            .and_then(|bytes| Telegram::decode(bytes).ok())
+            .filter(|answer| answer.code() != Code::REJECT)
+            .map(|answer| answer.code().base().number() - 10);
+        let known = accepted.entry((sender, processing_number)).or_insert(None);
+        if acceptance.is_some() {
+            *known = acceptance;
+        }
         match applied.get_mut(&(sender, processing_number)) {
             None => {
                 applied.insert((sender, processing_number), Applied { digest, answer });
@@ -176,6 +204,7 @@ pub fn audit(storage: &dyn Storage, center_key: &VerifyingKey) -> Result<AuditRe
             )),
         }
     }
+    report.postings_replayed = crate::ledger::audit::check(storage, &accepted, &mut report)?;
     Ok(report)
 }
 

@@ -26,6 +26,7 @@
 //! Everything goes through the group's [`Tx`], so each posting lands in the
 //! same atomic batch as the telegram's idempotency record and journal entry.
 
+pub mod audit;
 pub mod cards;
 pub mod export;
 pub mod zengin;

@@ -555,6 +555,50 @@ mod tests {
     }
 
     #[test]
+    fn journal_entries_are_counted_per_hour_as_they_commit() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let mut first = journal_entry(1, [0; 32], member(1));
+        first.recorded_at_ms = 5 * HOUR_MS + 10;
+        let mut second = journal_entry(2, first.hash(), member(1));
+        second.recorded_at_ms = 5 * HOUR_MS + 20;
+        second.direction = JournalDirection::Out;
+        let mut third = journal_entry(3, second.hash(), member(1));
+        third.recorded_at_ms = 7 * HOUR_MS;
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Journal(first));
+        batch.push(Write::Journal(second));
+        storage.commit(&batch).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Journal(third));
+        storage.commit(&batch).unwrap();
+        let hours = storage.telegram_hours(5, 3).unwrap();
+        let counts: Vec<(u64, u64, u64)> =
+            hours.iter().map(|hour| (hour.hour, hour.telegrams_in, hour.telegrams_out)).collect();
+        assert_eq!(counts, [(5, 1, 1), (7, 1, 0)]);
+        assert!(storage.telegram_hours(6, 1).unwrap().is_empty());
+        assert_eq!(storage.telegram_hours(0, 6).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_money_record_under_another_key_is_damage() {
+        use crate::storage::ledger_records::{LiveCard, family};
+        use denbun_protocol::header::MemberNumber;
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let card = LiveCard { member: MemberNumber::new(1).unwrap(), card_number: 5 };
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerPut(card.clone().into()));
+        storage.commit(&batch).unwrap();
+        assert_eq!(storage.ledger_get(&card.key()).unwrap(), Some(card.clone().into()));
+        let elsewhere = LedgerKey::live_card(MemberNumber::new(1).unwrap(), 6);
+        storage.tree.insert(elsewhere.as_bytes(), encode(&LedgerRecord::from(card))).unwrap();
+        assert!(matches!(storage.ledger_get(&elsewhere), Err(StorageError::Corrupt { .. })));
+        let range = LedgerRange::family(family::LIVE_CARD);
+        assert!(matches!(storage.ledger_scan(&range, ScanOrder::Ascending, 10), Err(StorageError::Corrupt { .. })));
+    }
+
+    #[test]
     fn a_damaged_record_is_reported_not_misread() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
