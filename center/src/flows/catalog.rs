@@ -18,7 +18,7 @@ use denbun_protocol::telegram::{
 };
 use denbun_protocol::wire::{List, Text};
 
-use super::common::{accept, store_in_good_standing};
+use super::common::{accept, member_in_good_standing, store_in_good_standing};
 use super::{Decision, FlowContext};
 use crate::service::tx::Tx;
 use crate::storage::ledger_records::{CatalogEntry, CatalogHead, CatalogPart, family};
@@ -206,6 +206,17 @@ pub fn trade_name(record: &PartyRecord) -> Text<{ denbun_protocol::limits::TRADE
     }
 }
 
+/// Members and stores browse while in good standing (a frozen account's
+/// business telegrams are refused); operators always may.
+fn may_browse(tx: &mut Tx<'_>, header: &Header) -> Result<Result<(), Decision>, StorageError> {
+    let sender = header.sender();
+    match sender.kind() {
+        PartyKind::Member => Ok(member_in_good_standing(tx, sender)?.map(|_| ())),
+        PartyKind::Store => Ok(store_in_good_standing(tx, sender)?.map(|_| ())),
+        _ => Ok(Ok(())),
+    }
+}
+
 /// Stores that sell now: registered, not frozen or closed.
 fn selling(record: &PartyRecord) -> bool {
     record.status == PartyStatus::Registered
@@ -213,7 +224,8 @@ fn selling(record: &PartyRecord) -> bool {
 
 /// `3100`: a page of the store list (stores that sell now, by number).
 /// Reads the register's stores to count them: the community is small.
-pub fn store_list(tx: &mut Tx<'_>, request: &StoreListRequest) -> Result<Decision, StorageError> {
+pub fn store_list(tx: &mut Tx<'_>, header: &Header, request: &StoreListRequest) -> Result<Decision, StorageError> {
+    accept!(may_browse(tx, header)?);
     let first = usize::from(request.page) * STORE_LIST_MAX;
     let mut listed = Vec::new();
     let mut total = 0usize;
@@ -263,7 +275,8 @@ fn matches(item: &CatalogItem, words: &[String]) -> bool {
 }
 
 /// `3200`: a page of a store's current catalog, searched.
-pub fn page(tx: &mut Tx<'_>, request: &CatalogPageRequest) -> Result<Decision, StorageError> {
+pub fn page(tx: &mut Tx<'_>, header: &Header, request: &CatalogPageRequest) -> Result<Decision, StorageError> {
+    accept!(may_browse(tx, header)?);
     let store = request.store;
     match tx.party(store.party())? {
         Some(record) if selling(&record) => {}
@@ -407,6 +420,26 @@ mod flow_tests {
         let page = page_of(&mut bench, member, store.try_into().unwrap(), "", 0);
         assert_eq!((page.catalog_version, page.items.len(), page.page_count), (2, 0, 1));
         bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn a_frozen_member_cannot_browse_and_a_frozen_store_is_not_listed() {
+        use denbun_protocol::telegram::{FreezeAction, FreezeRequest};
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let stores = [bench.store(), bench.store()];
+        let member = bench.member();
+        let freeze = |party| FreezeRequest { party, action: FreezeAction::Freeze, reason: Text::new("check").unwrap() };
+        bench.send(operator, freeze(stores[0]));
+        let list = bench.send(member, StoreListRequest { page: 0 });
+        let Body::StoreList(list) = list.body() else { panic!("{list:?}") };
+        assert_eq!(list.stores.iter().map(|summary| summary.store.party()).collect::<Vec<_>>(), [stores[1]]);
+        let frozen_store =
+            CatalogPageRequest { store: stores[0].try_into().unwrap(), search: Text::default(), page: 0 };
+        assert_eq!(rejected(&bench.send(member, frozen_store)), Some(RejectReason::UnknownStoreOrItem));
+        bench.send(operator, freeze(member));
+        assert_eq!(rejected(&bench.send(member, StoreListRequest { page: 0 })), Some(RejectReason::Frozen));
+        assert_eq!(rejected(&bench.send(operator, StoreListRequest { page: 0 })), None);
     }
 
     #[test]

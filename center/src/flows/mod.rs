@@ -115,8 +115,8 @@ pub fn apply(tx: &mut Tx<'_>, context: &FlowContext<'_>, telegram: &Telegram) ->
             card::request(tx, context, telegram.header(), request, &credit)
         }
         Body::CatalogPublish(publish) => catalog::publish(tx, context, telegram.header(), publish),
-        Body::StoreListRequest(request) => catalog::store_list(tx, request),
-        Body::CatalogPageRequest(request) => catalog::page(tx, request),
+        Body::StoreListRequest(request) => catalog::store_list(tx, telegram.header(), request),
+        Body::CatalogPageRequest(request) => catalog::page(tx, telegram.header(), request),
         Body::PaymentInstruction(instruction) => payment::pay(tx, context, telegram.header(), instruction),
         Body::DeliveryUpload(upload) => delivery::upload(tx, context, telegram.header(), upload),
         Body::DeliveryFetch(fetch) => delivery::fetch(tx, telegram.header(), fetch),

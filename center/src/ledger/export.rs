@@ -124,3 +124,95 @@ mod tests {
         assert_eq!(csv_field("the \"best\""), "\"the \"\"best\"\"\"");
     }
 }
+
+#[cfg(test)]
+mod documented_example {
+    use denbun_protocol::header::StoreNumber;
+    use denbun_protocol::telegram::{BankAccount, Digits};
+    use denbun_protocol::wire::{Amount, Date, List, Text};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::ledger::zengin::RECORD_BYTES;
+    use crate::storage::ledger_records::BatchTransfer;
+
+    /// The batch docs/payouts.md shows.
+    fn example_batch() -> BatchRecord {
+        let transfer = |store: u64,
+                        payout_number,
+                        amount,
+                        bank: (&str, &str),
+                        account_type,
+                        number: &str,
+                        holder: &str,
+                        claims: Vec<u64>| {
+            BatchTransfer {
+                store: StoreNumber::new(store).unwrap(),
+                payout_number,
+                amount: Amount::new(amount).unwrap(),
+                trade_name: Text::new(format!("Shop {store}")).unwrap(),
+                account: BankAccount {
+                    bank_code: Digits::new(bank.0).unwrap(),
+                    branch_code: Digits::new(bank.1).unwrap(),
+                    account_type,
+                    account_number: Digits::new(number).unwrap(),
+                    holder_name: Text::new(holder).unwrap(),
+                },
+                claims: List::new(claims).unwrap(),
+            }
+        };
+        BatchRecord {
+            batch_number: 1,
+            claims: List::new(vec![1, 2, 3]).unwrap(),
+            transfers: List::new(vec![
+                transfer(1, 1, 12_345, ("0005", "123"), AccountType::Ordinary, "7654321", "ﾔﾏﾀﾞ ｼｮｳﾃﾝ", vec![1, 3]),
+                transfer(7, 2, 1_000_000, ("0009", "001"), AccountType::Current, "0000001", "Kawa Books", vec![2]),
+            ])
+            .unwrap(),
+            total: Amount::new(1_012_345).unwrap(),
+            approved_at_ms: 0,
+            approved_on: Date::new(2025, 3, 7).unwrap(),
+            approved_by: denbun_protocol::header::PartyId::operator(1).unwrap(),
+            executed_on: None,
+            executed_at_ms: 0,
+        }
+    }
+
+    /// The file as the document shows it: one record per line, half-width
+    /// katakana bytes as their Unicode half-width forms.
+    fn render(file: &[u8]) -> String {
+        file.chunks(RECORD_BYTES)
+            .map(|record| {
+                record
+                    .iter()
+                    .map(|&byte| match byte {
+                        0xA1..=0xDF => char::from_u32(0xFF61 + u32::from(byte - 0xA1)).unwrap(),
+                        _ => char::from(byte),
+                    })
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    /// The text of the fenced block tagged `tag` in docs/payouts.md.
+    fn block(document: &str, tag: &str) -> String {
+        let start = document.find(&format!("```{tag}\n")).expect("the block is in docs/payouts.md") + tag.len() + 4;
+        let end = start + document[start..].find("```").expect("the block ends");
+        document[start..end].to_owned()
+    }
+
+    #[test]
+    fn the_documented_example_is_what_the_code_writes() {
+        let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/payouts.md")).unwrap();
+        let config = Config::default_config();
+        let zengin = render(&zengin_file(&config.payouts, &example_batch()).unwrap());
+        assert_eq!(
+            block(&document, "zengin-example"),
+            zengin,
+            "docs/payouts.md's Zengin example, as written now:\n{zengin}"
+        );
+        let csv = String::from_utf8(csv_file(&example_batch())).unwrap().replace("\r\n", "\n");
+        assert_eq!(block(&document, "csv-example"), csv, "docs/payouts.md's CSV example, as written now:\n{csv}");
+    }
+}
