@@ -183,19 +183,78 @@ pub fn report(
     }
 }
 
+/// The report as text for an operator's screen or printer.
+pub fn render(report: &Report) -> String {
+    use denbun_protocol::wire::group_thousands as yen;
+    let mut text = String::new();
+    let (from, to) = (report.range.from(), report.range.to());
+    if from == to {
+        text.push_str(&format!("Report for {from}\n"));
+    } else {
+        text.push_str(&format!("Report for {from} to {to}\n"));
+    }
+    let line = |label: &str, total: &Total| format!("  {label:<24} {:>8} {:>18} yen\n", total.count, yen(total.yen));
+    text.push_str("\nTop-ups by channel\n");
+    text.push_str(&line("credit company", &report.top_ups.credit_company));
+    text.push_str(&line("bank transfer", &report.top_ups.bank_transfer));
+    text.push_str(&line("post-office transfer", &report.top_ups.post_office_transfer));
+    text.push_str(&line("registered-mail cash", &report.top_ups.registered_mail_cash));
+    text.push_str("\nSales by store\n");
+    if report.sales_by_store.is_empty() {
+        text.push_str("  (none)\n");
+    }
+    for sales in report.sales_by_store.iter() {
+        text.push_str(&line(&sales.store.to_string(), &sales.sales));
+    }
+    text.push('\n');
+    text.push_str(&line("payouts executed", &report.payouts));
+    text.push_str(&line("store refunds", &report.refunds));
+    text.push_str("\nDay          telegrams in  telegrams out  payments\n");
+    for day in report.days.iter() {
+        text.push_str(&format!(
+            "  {}  {:>12}  {:>13}  {:>8} {:>18} yen\n",
+            day.date,
+            day.telegrams_in,
+            day.telegrams_out,
+            day.payments.count,
+            yen(day.payments.yen)
+        ));
+    }
+    let reconciliation = |title: &str, funds_in: &str, body: &ReconciliationBody| {
+        let holds = reconciles_body(body);
+        format!(
+            "\n{title}: {}\n  {funds_in:<40} {:>18} yen\n  {:<40} {:>18} yen\n  {:<40} {:>18} yen\n  {:<40} {:>18} yen\n  {:<40} {:>18} yen\n",
+            if holds { "reconciles" } else { "DOES NOT RECONCILE" },
+            yen(body.funds_in_yen),
+            "= stored value",
+            yen(body.stored_value_yen),
+            "+ store payables",
+            yen(body.store_payables_yen),
+            "+ paid out",
+            yen(body.paid_out_yen),
+            "+ refunded",
+            yen(body.refunded_yen),
+        )
+    };
+    text.push_str(&reconciliation(&format!("All time, as of the end of {to}"), "funds in", &report.all_time));
+    text.push_str(&reconciliation("These days", "opening balances + funds in", &report.range_movements));
+    text
+}
+
+fn reconciles_body(body: &ReconciliationBody) -> bool {
+    ledger::Reconciliation {
+        funds_in_yen: body.funds_in_yen,
+        stored_value_yen: body.stored_value_yen,
+        store_payables_yen: body.store_payables_yen,
+        paid_out_yen: body.paid_out_yen,
+        refunded_yen: body.refunded_yen,
+    }
+    .balances()
+}
+
 /// Whether a report's reconciliations hold (both must, always).
 pub fn reconciles(report: &Report) -> bool {
-    let holds = |body: &ReconciliationBody| {
-        ledger::Reconciliation {
-            funds_in_yen: body.funds_in_yen,
-            stored_value_yen: body.stored_value_yen,
-            store_payables_yen: body.store_payables_yen,
-            paid_out_yen: body.paid_out_yen,
-            refunded_yen: body.refunded_yen,
-        }
-        .balances()
-    };
-    holds(&report.all_time) && holds(&report.range_movements)
+    reconciles_body(&report.all_time) && reconciles_body(&report.range_movements)
 }
 
 #[cfg(test)]
@@ -282,6 +341,16 @@ mod flow_tests {
         assert_eq!(second.range_movements.funds_in_yen, 15_000, "opening balances, nothing new in");
         assert_eq!(second.range_movements.paid_out_yen, 3_000);
         assert!(reconciles(&second));
+        let text = render(&second);
+        assert!(text.starts_with("Report for 2025-03-08\n"), "{text}");
+        assert!(text.contains("payouts executed                1              3,000 yen"), "{text}");
+        assert!(text.contains("All time, as of the end of 2025-03-08: reconciles"), "{text}");
+        assert!(text.contains("These days: reconciles"), "{text}");
+        assert!(!text.contains("DOES NOT"), "{text}");
+        let mut broken = second.clone();
+        broken.all_time.paid_out_yen += 1;
+        assert!(!reconciles(&broken));
+        assert!(render(&broken).contains("DOES NOT RECONCILE"));
         let both = report_of(&mut bench, operator, day(7), day(8));
         assert_eq!(both.days.len(), 2);
         assert_eq!(both.range_movements.funds_in_yen, 15_000);
