@@ -87,13 +87,29 @@ fn telegrams_on(tx: &Tx<'_>, day: Date, utc_offset_hours: i8) -> Result<(u64, u6
     }))
 }
 
+/// Why a report cannot be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportRefusal {
+    /// More than `REPORT_DAYS_MAX` days asked for.
+    TooManyDays,
+    /// The day totals up to the range do not add up to a ledger that never
+    /// went below zero (only a clock set back across midnight could do it;
+    /// the audit says more).
+    DaysDoNotAddUp,
+}
+
 /// The report's content, for the operator telegram and offline use.
-pub fn build(tx: &mut Tx<'_>, utc_offset_hours: i8, from: Date, to: Date) -> Result<Option<Report>, StorageError> {
+pub fn build(
+    tx: &mut Tx<'_>,
+    utc_offset_hours: i8,
+    from: Date,
+    to: Date,
+) -> Result<Result<Report, ReportRefusal>, StorageError> {
     let mut days = Vec::new();
     let mut day = Some(from);
     while let Some(current) = day.filter(|current| *current <= to) {
         if days.len() == REPORT_DAYS_MAX {
-            return Ok(None);
+            return Ok(Err(ReportRefusal::TooManyDays));
         }
         days.push(current);
         day = next_day(current);
@@ -136,11 +152,18 @@ pub fn build(tx: &mut Tx<'_>, utc_offset_hours: i8, from: Date, to: Date) -> Res
     let opening_movements = movements_before(tx, Some(from))?;
     let mut closing_movements = opening_movements.clone();
     add_totals(&mut closing_movements, &range_movements);
-    let opening = Reconciliation::from_totals(&opening_movements).expect("the ledger never goes negative");
-    let closing = Reconciliation::from_totals(&closing_movements).expect("the ledger never goes negative");
-    let moved_in = range_movements.funding_clearing.debits_yen - range_movements.funding_clearing.credits_yen;
-    let paid_out = range_movements.paid_out.credits_yen - range_movements.paid_out.debits_yen;
-    let refunded = range_movements.balance_refunded.credits_yen - range_movements.balance_refunded.debits_yen;
+    // Over the range alone stored value and payables may fall; what came in
+    // and what left (paid out, refunded) never do.
+    let moved = &range_movements;
+    let (Some(opening), Some(closing), Some(moved_in), Some(paid_out), Some(refunded)) = (
+        Reconciliation::from_totals(&opening_movements),
+        Reconciliation::from_totals(&closing_movements),
+        moved.funding_clearing.debits_yen.checked_sub(moved.funding_clearing.credits_yen),
+        moved.paid_out.credits_yen.checked_sub(moved.paid_out.debits_yen),
+        moved.balance_refunded.credits_yen.checked_sub(moved.balance_refunded.debits_yen),
+    ) else {
+        return Ok(Err(ReportRefusal::DaysDoNotAddUp));
+    };
     let range_reconciliation = Reconciliation {
         funds_in_yen: opening.stored_value_yen + opening.store_payables_yen + moved_in,
         stored_value_yen: closing.stored_value_yen,
@@ -148,7 +171,7 @@ pub fn build(tx: &mut Tx<'_>, utc_offset_hours: i8, from: Date, to: Date) -> Res
         paid_out_yen: paid_out,
         refunded_yen: refunded,
     };
-    Ok(Some(Report {
+    Ok(Ok(Report {
         range: denbun_protocol::telegram::DateRange::new(from, to).expect("from <= to"),
         top_ups: TopUps {
             credit_company: total(top_ups[0]),
@@ -175,11 +198,14 @@ pub fn report(
     accept!(operator_in_good_standing(tx, header.sender())?);
     let offset = context.config.money.utc_offset_hours;
     match build(tx, offset, request.range.from(), request.range.to())? {
-        Some(report) => Ok(Decision::answer(report)),
-        None => Ok(Decision::reject_with(
+        Ok(report) => Ok(Decision::answer(report)),
+        Err(ReportRefusal::TooManyDays) => Ok(Decision::reject_with(
             RejectReason::LimitExceeded,
             format!("a report covers at most {REPORT_DAYS_MAX} days"),
         )),
+        Err(ReportRefusal::DaysDoNotAddUp) => {
+            Ok(Decision::reject_with(RejectReason::InternalError, "the day totals do not add up; run the audit"))
+        }
     }
 }
 

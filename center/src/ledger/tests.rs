@@ -255,6 +255,10 @@ proptest! {
             let paid_out = run.bench.balance(AccountId::paid_out(store.try_into().unwrap()));
             prop_assert_eq!(paid_out, run.model.paid_out.get(&store).copied().unwrap_or(0));
         }
+        let day = Date::new(2025, 3, 7).unwrap();
+        let offset = run.bench.config.money.utc_offset_hours;
+        let daily = run.bench.read(|tx| crate::flows::report::build(tx, offset, day, day).unwrap().unwrap());
+        prop_assert!(crate::flows::report::reconciles(&daily), "{}", crate::flows::report::render(&daily));
         let report = run.bench.audit();
         prop_assert!(report.passed(), "{}", report);
     }
