@@ -88,7 +88,9 @@ use crate::line::{FrameReader, handshake_as_terminal};
 use connection::{Command, Connection, Credentials};
 
 pub use error::{DownReason, Rejection, SessionError};
-pub use outbox_flow::{Completed, OutboxReport, SubmitError, date_of_unix_ms, history_entry, run_outbox, submit};
+pub use outbox_flow::{
+    Completed, OutboxReport, SubmitError, compose, date_of_unix_ms, history_entry, run_outbox, send_composed, submit,
+};
 
 /// How long to wait for the TCP connection to the center.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use denbun_protocol::header::PartyKind;
 use denbun_protocol::limits::{ADDRESS_BYTES_MAX, NAME_BYTES_MAX, TRADE_NAME_BYTES_MAX};
 use denbun_protocol::sign::Signer;
-use denbun_protocol::telegram::{Applicant, Application, Body, GuideRequest, GuideText, GuideTopic, PersonalData};
+use denbun_protocol::telegram::{Applicant, Application, Body, GuideText, GuideTopic, PersonalData};
 use denbun_protocol::wire::{Date, Text};
 use tokio::runtime::Runtime;
 
@@ -121,14 +121,7 @@ pub(super) fn apply(context: &Context, runtime: &Runtime, arguments: &ApplyArgs)
 }
 
 async fn fetch_text(session: &Session, topic: GuideTopic) -> Result<GuideText, CliError> {
-    let telegram = Signer::anonymous()
-        .request(random_processing_number(), unix_time_ms(), GuideRequest { topic })
-        .expect("an anonymous guide request is always valid");
-    let answer = session.request(&telegram).await?;
-    match answer.into_telegram().into_body() {
-        Body::GuideText(text) => Ok(text),
-        other => Err(CliError::Failed(format!("The center answered with an unexpected telegram {}.", other.code()))),
-    }
+    crate::services::fetch_guide(session, topic).await.map_err(|error| CliError::Failed(error.to_string()))
 }
 
 fn guide_topic(topic: Topic) -> GuideTopic {

@@ -15,7 +15,6 @@ use denbun_protocol::keyfile::Profile;
 use denbun_protocol::limits::{ACCOUNT_HOLDER_BYTES_MAX, ADDRESS_BYTES_MAX, NAME_BYTES_MAX, TRADE_NAME_BYTES_MAX};
 use denbun_protocol::telegram::{
     AccountType, BankAccount, Body, Digits, PersonalData, Registration, RegistrationCertificate, StoreRegistration,
-    Telegram,
 };
 use denbun_protocol::wire::Text;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -27,6 +26,7 @@ use super::apply::{date, text};
 use super::input::{self, Which, value_or_prompt};
 use super::{CliError, Context, keep_card_copy};
 use crate::keys::generate_member_keys_from_os;
+use crate::services::certificate_in_history;
 use crate::session::{Completed, SubmitError, date_of_unix_ms, run_outbox, submit};
 use crate::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
 
@@ -218,14 +218,6 @@ fn send_registration(
         ))),
         Err(error) => Err(error.into()),
     }
-}
-
-/// The registration certificate for `owner` kept in the history, if any.
-fn certificate_in_history(vault: &UnlockedVault, owner: PartyId) -> Option<RegistrationCertificate> {
-    vault.history().iter().find_map(|entry| match Telegram::decode(entry.receipt.as_slice()).ok()?.into_body() {
-        Body::RegistrationCertificate(certificate) if certificate.party == owner => Some(certificate),
-        _ => None,
-    })
 }
 
 fn print_certificate(vault: &UnlockedVault, certificate: &RegistrationCertificate) {

@@ -160,10 +160,24 @@ pub async fn submit(
     body: impl Into<Body>,
 ) -> Result<Answer, SubmitError> {
     check_center(vault, session)?;
+    let (processing_number, telegram) = compose(vault, key, body)?;
+    send_composed(vault, session, processing_number, &telegram).await
+}
+
+/// Signs `body` as the key file's owner with `key` for the key file's own
+/// center, appends it to the outbox under a fresh processing number and
+/// saves. Needs no line: a terminal that is offline composes here, and the
+/// telegram is sent by [`send_composed`] now or by [`run_outbox`] at the next
+/// connection.
+pub fn compose(
+    vault: &mut UnlockedVault,
+    key: &SigningKey,
+    body: impl Into<Body>,
+) -> Result<(u64, Telegram), SubmitError> {
     if key.verifying_key().to_bytes() != vault.contents().verification_key {
         return Err(SubmitError::WrongKey);
     }
-    let signer = Signer::new(vault.profile().party, key, session.fingerprint())?;
+    let signer = Signer::new(vault.profile().party, key, vault.center().fingerprint())?;
     let body = body.into();
     let sent_at_ms = unix_time_ms();
     // What makes a build fail (the catalog's rules, the body's checks) does
@@ -178,7 +192,19 @@ pub async fn submit(
         Ok(bytes)
     })?;
     let telegram = built.expect("enqueue succeeded, so it composed the telegram");
-    match send_and_settle(vault, session, processing_number, &telegram).await? {
+    Ok((processing_number, telegram))
+}
+
+/// Sends a telegram that [`compose`] put in the outbox (first transmission,
+/// so not marked as a repeat) and settles it like [`run_outbox`] does.
+pub async fn send_composed(
+    vault: &mut UnlockedVault,
+    session: &Session,
+    processing_number: u64,
+    telegram: &Telegram,
+) -> Result<Answer, SubmitError> {
+    check_center(vault, session)?;
+    match send_and_settle(vault, session, processing_number, telegram).await? {
         Settled::Answered(answer) => Ok(answer),
         Settled::Refused(rejection) => Err(SubmitError::Refused { processing_number, rejection: Box::new(rejection) }),
         Settled::Waiting(source) => Err(SubmitError::NotAnswered { processing_number, source }),
