@@ -104,8 +104,7 @@ pub fn funds(
             for entry in index {
                 let record = funding(tx, entry.funding_number)?;
                 rows.push(PendingFundsRow {
-                    reference: Text::new(card::reference(record.channel, record.funding_number))
-                        .expect("references are short"),
+                    reference: canonical_reference(&record),
                     member: record.member,
                     channel: record.channel,
                     amount: record.amount,
@@ -126,7 +125,7 @@ pub fn funds(
                         .ledger_record::<CardRecord>(&LedgerKey::card(record.card_number))?
                         .ok_or_else(|| missing(LedgerKey::card(record.card_number)))?;
                     return Ok(Decision::answer(FundsAnswer::Confirmed(FundsConfirmed {
-                        reference: confirmation.reference.clone(),
+                        reference: canonical_reference(&record),
                         member: record.member,
                         card: card::issued_card(&card),
                     })));
@@ -153,7 +152,7 @@ pub fn funds(
                     format!("{} is closed; reject the request and return the money", record.member),
                 ));
             }
-            let reference = Text::new(card::reference(record.channel, record.funding_number)).expect("short");
+            let reference = canonical_reference(&record);
             let description = format!("{} {}", cards::channel_name(record.channel), reference);
             let (issued, _) = accept!(card::issue_and_notify(
                 tx,
@@ -183,7 +182,7 @@ pub fn funds(
         FundsRequest::Reject(rejection) => {
             let mut record = accept!(pending_by_reference(tx, &rejection.reference)?);
             let answer =
-                FundsAnswer::Rejected(FundsRejected { reference: rejection.reference.clone(), member: record.member });
+                FundsAnswer::Rejected(FundsRejected { reference: canonical_reference(&record), member: record.member });
             match record.status {
                 FundsStatus::Pending => {}
                 FundsStatus::Rejected => return Ok(Decision::answer(answer)),
@@ -203,6 +202,12 @@ pub fn funds(
             Ok(Decision::answer(answer))
         }
     }
+}
+
+/// A funding request's reference as the center wrote it (operators may
+/// type it in any case, with or without dashes).
+fn canonical_reference(record: &FundingRecord) -> Text<{ denbun_protocol::limits::REFERENCE_BYTES_MAX }> {
+    Text::new(card::reference(record.channel, record.funding_number)).expect("references are short")
 }
 
 fn missing(key: LedgerKey) -> StorageError {
