@@ -79,6 +79,13 @@ pub enum Verb {
     Outbox,
     /// Send the telegrams waiting in the outbox (password A only).
     Send,
+    /// Open the full-screen terminal as a member (buyer).
+    Member,
+    /// Open the full-screen terminal as a store clerk (seller).
+    Store,
+    /// Start a demo center on this machine with a member and two stores, and
+    /// open the member terminal against it.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Which text `guide` asks for.
@@ -173,7 +180,21 @@ pub fn run(cli: Cli, runtime: &Runtime) -> Result<(), CliError> {
         Verb::SignOn => account::sign_on(&context, runtime),
         Verb::Outbox => account::outbox(&context),
         Verb::Send => account::send(&context, runtime),
+        Verb::Member => open_terminal(context, runtime, crate::terminal::app::Mode::Member),
+        Verb::Store => open_terminal(context, runtime, crate::terminal::app::Mode::Store),
+        Verb::Demo(arguments) => crate::demo::run(&arguments, runtime).map_err(CliError::Failed),
     }
+}
+
+fn open_terminal(context: Context, runtime: &Runtime, mode: crate::terminal::app::Mode) -> Result<(), CliError> {
+    let options = crate::terminal::TerminalOptions {
+        mode,
+        profile: context.profile,
+        card: context.center_card,
+        address: context.center_address,
+        demo_note: None,
+    };
+    crate::terminal::run(options, runtime).map_err(CliError::Failed)
 }
 
 /// Where this run's files are and how to reach the center.

@@ -4,9 +4,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod catalog_file;
 pub mod cli;
+pub mod delivery;
+pub mod demo;
 pub mod keys;
 pub mod line;
 pub mod outbox;
+pub mod services;
 pub mod session;
+pub mod terminal;
 pub mod vault;
