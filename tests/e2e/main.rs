@@ -3,5 +3,6 @@
 mod abuse;
 mod center;
 mod center_binary;
+mod crash;
 mod cli;
 mod vault_crash;

@@ -335,7 +335,10 @@ impl TestParty {
         center: &CenterFingerprint,
         code: ActivationCode,
     ) -> Telegram {
-        let applicant = self.applicant.clone().unwrap_or(Applicant::Member);
+        let applicant = self.applicant.clone().unwrap_or_else(|| match self.id.kind() {
+            denbun_protocol::header::PartyKind::Store => Applicant::Store(Text::new("Test Store").expect("short")),
+            _ => Applicant::Member,
+        });
         let registration = self.registration(code, applicant);
         terminal.exchange(&self.request(center, registration)).await
     }
