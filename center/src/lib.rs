@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod commands;
 pub mod config;
 pub mod credit;
 pub mod flows;

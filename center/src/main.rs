@@ -10,7 +10,7 @@ use denbun_center::operator::Operator;
 use denbun_center::service::Center;
 use denbun_center::storage::LetterRecord;
 use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
-use denbun_center::{audit, mail, server};
+use denbun_center::{audit, commands, mail, server};
 use denbun_client::keys::{generate_center_keys, generate_member_keys_from_os};
 use denbun_client::vault::{CenterKeyFile, IdentityCardFile, NewVault, Vault, VaultConfig};
 use denbun_protocol::header::PartyId;
@@ -34,6 +34,9 @@ const OPERATOR_DIRECTORY: &str = "operators";
 struct Arguments {
     #[command(subcommand)]
     command: Command,
+    /// How operator commands reach the running center.
+    #[command(flatten)]
+    operator: OperatorArguments,
 }
 
 #[derive(Subcommand)]
@@ -77,18 +80,47 @@ enum Command {
     Mail {
         #[command(subcommand)]
         action: MailAction,
-        #[command(flatten)]
-        operator: OperatorArguments,
+    },
+    #[command(flatten)]
+    Money(MoneyCommand),
+}
+
+/// The operator's money commands, each through the running center.
+#[derive(Subcommand)]
+enum MoneyCommand {
+    /// Top-ups waiting for money: pending, confirm, reject.
+    #[command(subcommand)]
+    Funds(commands::FundsCommand),
+    /// Payment claims and payout batches: pending, approve, export, executed.
+    #[command(subcommand)]
+    Payouts(commands::PayoutsCommand),
+    /// Members: search, show (with cards).
+    #[command(subcommand)]
+    Members(commands::PartyCommand),
+    /// Stores: search, show.
+    #[command(subcommand)]
+    Stores(commands::PartyCommand),
+    /// Purchases: show one.
+    #[command(subcommand)]
+    Transactions(commands::TransactionsCommand),
+    /// A day's totals and the reconciliation (exits 1 when it does not reconcile).
+    Report {
+        /// The day, YYYY-MM-DD (business days in the center's time zone).
+        #[arg(long)]
+        day: String,
+        /// Last day of a range, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
 /// How an operator command reaches the running center.
 #[derive(clap::Args)]
 struct OperatorArguments {
-    /// The center's identity card.
+    /// Operator commands: the center's identity card.
     #[arg(long, global = true, default_value = "center.pub")]
     center: PathBuf,
-    /// The operator's key file.
+    /// Operator commands: the operator's key file.
     #[arg(long, global = true, default_value = "operators/O001.key")]
     operator_key: PathBuf,
 }
@@ -119,7 +151,8 @@ fn main() -> ExitCode {
         Command::Init { data, name, listen } => init(&data, &name, &listen),
         Command::Serve { data, listen } => serve(&data, listen),
         Command::Audit { data } => run_audit(&data),
-        Command::Mail { action, operator } => mail(action, &operator),
+        Command::Mail { action } => mail(action, &arguments.operator),
+        Command::Money(command) => money(command, &arguments.operator),
     };
     match result {
         Ok(code) => code,
@@ -394,5 +427,21 @@ fn mail(action: MailAction, arguments: &OperatorArguments) -> Result<ExitCode, S
             (_, other) => return Err(format!("unexpected answer {other:?}")),
         }
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn money(command: MoneyCommand, arguments: &OperatorArguments) -> Result<ExitCode, String> {
+    operator_runtime()?.block_on(async {
+        let mut operator = sign_on_operator(arguments).await?;
+        let (text, success) = match &command {
+            MoneyCommand::Funds(command) => (commands::funds(&mut operator, command).await?, true),
+            MoneyCommand::Payouts(command) => (commands::payouts(&mut operator, command).await?, true),
+            MoneyCommand::Members(command) => (commands::members(&mut operator, command).await?, true),
+            MoneyCommand::Stores(command) => (commands::stores(&mut operator, command).await?, true),
+            MoneyCommand::Transactions(command) => (commands::transactions(&mut operator, command).await?, true),
+            MoneyCommand::Report { day, to } => commands::report(&mut operator, day, to.as_deref()).await?,
+        };
+        print!("{text}");
+        Ok(if success { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     })
 }

@@ -13,16 +13,15 @@
 //! denbun-tests --test e2e crash -- --nocapture` runs the long one.
 //! Everything is bounded in count and time and stays on 127.0.0.1.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use denbun_center::operator::Operator;
 use denbun_client::keys::generate_member_keys;
 use denbun_client::session::{Session, SessionConfig, SubmitError, run_outbox, submit};
-use denbun_client::vault::{IdentityCardFile, NewVault, UnlockedVault, Vault, VaultConfig};
-use denbun_protocol::header::{Code, PartyId, StoreNumber};
+use denbun_client::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
+use denbun_protocol::header::{Code, StoreNumber};
 use denbun_protocol::identity::CenterIdentity;
 use denbun_protocol::keyfile::{Password, Profile};
 use denbun_protocol::telegram::Body;
@@ -30,9 +29,11 @@ use denbun_protocol::telegram::card::{CardAnswer, CardRequest, FundingChannel};
 use denbun_protocol::telegram::catalog::{CatalogItem, CatalogPublish, ItemKind};
 use denbun_protocol::telegram::inquiry::{Inquiry, InquiryAnswer};
 use denbun_protocol::telegram::payment::{OrderLine, PaymentInstruction};
-use denbun_protocol::telegram::registration::{ActivationCode, Applicant};
+use denbun_protocol::telegram::registration::Applicant;
 use denbun_protocol::wire::{Amount, List, Text};
-use denbun_tests::{RawTerminal, TestParty, binary, personal_data};
+use denbun_tests::{
+    CHILD_OPERATOR_PASSWORD_A, CHILD_OPERATOR_PASSWORD_B, ChildCenter, RawTerminal, TestParty, personal_data,
+};
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 
@@ -44,132 +45,6 @@ const TOP_UP_YEN: u64 = 1_000;
 const OPERATIONS_PER_TERMINAL_MAX: usize = 400;
 const RUN_TIME_MAX: Duration = Duration::from_secs(600);
 const TRANSACTIONS_CHECKED_PER_MEMBER: usize = 2;
-
-struct Secrets {
-    directory: tempfile::TempDir,
-}
-
-impl Secrets {
-    fn new() -> Secrets {
-        let directory = tempfile::tempdir().unwrap();
-        for (name, text) in [("passphrase", "crash test center"), ("a", "operator A"), ("b", "operator B")] {
-            std::fs::write(directory.path().join(name), text).unwrap();
-        }
-        Secrets { directory }
-    }
-
-    fn apply(&self, command: &mut Command) {
-        command
-            .env("DENBUN_CENTER_PASSPHRASE_FILE", self.directory.path().join("passphrase"))
-            .env("DENBUN_PASSWORD_A_FILE", self.directory.path().join("a"))
-            .env("DENBUN_PASSWORD_B_FILE", self.directory.path().join("b"));
-    }
-}
-
-/// The real center as a child process on a fixed loopback port.
-struct CenterProcess {
-    data: PathBuf,
-    address: String,
-    secrets: Secrets,
-    child: Option<Child>,
-    starts: usize,
-}
-
-impl CenterProcess {
-    fn init(data: PathBuf) -> CenterProcess {
-        // A free port, kept across restarts so terminals find the center again.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let address = format!("127.0.0.1:{port}");
-        let secrets = Secrets::new();
-        let mut init = Command::new(binary("denbun-center"));
-        init.args(["init", "--data"]).arg(&data).args(["--listen", &address]).stdin(Stdio::null());
-        secrets.apply(&mut init);
-        let output = init.output().unwrap();
-        assert!(output.status.success(), "init: {}", String::from_utf8_lossy(&output.stderr));
-        // Every terminal of this test comes from 127.0.0.1, and all of them
-        // reconnect at once after each kill: the per-address limits are set
-        // for one busy address, as an operator would for a test bench.
-        let config_path = data.join("center.toml");
-        let config = std::fs::read_to_string(&config_path)
-            .unwrap()
-            .replace("applications_per_address_per_hour = 20", "applications_per_address_per_hour = 10000")
-            .replace("handshakes_per_second_per_address = 20", "handshakes_per_second_per_address = 10000")
-            .replace("handshake_burst_per_address = 50", "handshake_burst_per_address = 10000")
-            .replace("connections_per_address_max = 64", "connections_per_address_max = 1024");
-        std::fs::write(&config_path, config).unwrap();
-        CenterProcess { data, address, secrets, child: None, starts: 0 }
-    }
-
-    fn start(&mut self) {
-        assert!(self.child.is_none());
-        let mut serve = Command::new(binary("denbun-center"));
-        serve
-            .args(["serve", "--data"])
-            .arg(&self.data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .env("DENBUN_LOG", "warn");
-        self.secrets.apply(&mut serve);
-        let mut child = serve.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if std::net::TcpStream::connect(&self.address).is_ok() {
-                break;
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("the center exited on start {} with {status}: it could not reopen its data", self.starts + 1);
-            }
-            assert!(Instant::now() < deadline, "the center did not come back within a minute");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.starts += 1;
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
-
-    fn stop(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "the center did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn identity(&self) -> CenterIdentity {
-        CenterIdentity::read(&self.data.join("center.pub")).unwrap()
-    }
-
-    /// The activation code posted to `party` (its letter under DIR/mail/).
-    fn activation_code(&self, party: PartyId) -> ActivationCode {
-        let wanted = format!("Your number is {party}.");
-        for entry in std::fs::read_dir(self.data.join("mail")).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            if text.contains(&wanted) {
-                let code = text.lines().find_map(|line| line.strip_prefix("Activation code: ")).unwrap();
-                return ActivationCode::new(code).unwrap();
-            }
-        }
-        panic!("no letter for {party}");
-    }
-}
-
-impl Drop for CenterProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// What a member's terminal ends up holding.
 #[derive(Default)]
@@ -250,7 +125,7 @@ impl Member {
     }
 }
 
-async fn register_member(center: &CenterProcess, identity: &CenterIdentity, directory: &Path, index: usize) -> Member {
+async fn register_member(center: &ChildCenter, identity: &CenterIdentity, directory: &Path, index: usize) -> Member {
     let address = center.address.parse().unwrap();
     let mut terminal = RawTerminal::connect(address, identity).await.unwrap();
     let party = terminal.apply(Applicant::Member).await;
@@ -306,7 +181,8 @@ async fn no_acknowledged_telegram_is_lost_when_the_center_is_killed_again_and_ag
         std::env::var("DENBUN_CRASH_KILLS").ok().and_then(|text| text.parse().ok()).unwrap_or(KILLS_DEFAULT);
     let started_setup = Instant::now();
     let scratch = tempfile::tempdir().unwrap();
-    let mut center = CenterProcess::init(scratch.path().join("center"));
+    let mut center = ChildCenter::init(scratch.path().join("center"));
+    center.allow_many_terminals_from_one_address();
     center.start();
     let identity = center.identity();
     let address = center.address.clone();
@@ -402,8 +278,8 @@ async fn no_acknowledged_telegram_is_lost_when_the_center_is_killed_again_and_ag
     let mut operator = Operator::sign_on(
         &center.data.join("center.pub"),
         &operator_key,
-        &Password::new("operator A".to_owned()),
-        &Password::new("operator B".to_owned()),
+        &Password::new(CHILD_OPERATOR_PASSWORD_A.to_owned()),
+        &Password::new(CHILD_OPERATOR_PASSWORD_B.to_owned()),
     )
     .await
     .unwrap();
@@ -430,11 +306,9 @@ async fn no_acknowledged_telegram_is_lost_when_the_center_is_killed_again_and_ag
     }
     drop(operator);
     center.stop();
-    let audit = Command::new(binary("denbun-center")).args(["audit", "--data"]).arg(&center.data).output().unwrap();
-    let report = String::from_utf8_lossy(&audit.stdout);
+    let report = center.assert_audit_passes();
     let refusals: Vec<&String> = members.iter().flat_map(|member| &member.receipts.refusals).collect();
     assert!(refusals.is_empty(), "a balance that only grows refuses nothing, but: {refusals:#?}");
-    assert!(audit.status.success(), "the audit failed after the kills:\n{report}");
     println!(
         "crash test: {kills} kills, {} starts, {TERMINALS} terminals, {payments} payments acknowledged, \
          {} refusals; setup {setup_seconds:.1} s, load under kills {load_seconds:.1} s, total {:.1} s\n{report}",

@@ -3,6 +3,7 @@
 mod abuse;
 mod center;
 mod center_binary;
-mod crash;
 mod cli;
+mod crash;
+mod operator_binary;
 mod vault_crash;

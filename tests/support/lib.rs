@@ -520,3 +520,176 @@ pub fn binary(name: &str) -> PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
+
+/// The passwords every [`ChildCenter`] uses, in files named by the environment.
+pub const CHILD_OPERATOR_PASSWORD_A: &str = "operator A";
+/// See [`CHILD_OPERATOR_PASSWORD_A`].
+pub const CHILD_OPERATOR_PASSWORD_B: &str = "operator B";
+
+/// The real `denbun-center` binary as a child process: `init` once, then
+/// `serve` on a fixed loopback port that survives restarts (so terminals find
+/// it again after a kill). Secrets reach it through files named in the
+/// environment, never argv.
+pub struct ChildCenter {
+    /// The data directory.
+    pub data: PathBuf,
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    secrets: tempfile::TempDir,
+    child: Option<std::process::Child>,
+    /// How many times `serve` was started.
+    pub starts: usize,
+}
+
+impl ChildCenter {
+    /// Runs `denbun-center init --data DATA` on a free loopback port.
+    pub fn init(data: PathBuf) -> ChildCenter {
+        let secrets = tempfile::tempdir().expect("temporary directory");
+        for (name, text) in [
+            ("passphrase", "child center passphrase"),
+            ("a", CHILD_OPERATOR_PASSWORD_A),
+            ("b", CHILD_OPERATOR_PASSWORD_B),
+        ] {
+            std::fs::write(secrets.path().join(name), text).expect("write a secret file");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let center = ChildCenter { data, address: format!("127.0.0.1:{port}"), secrets, child: None, starts: 0 };
+        let output = center
+            .command()
+            .args(["init", "--data"])
+            .arg(&center.data)
+            .args(["--listen", &center.address])
+            .output()
+            .expect("run denbun-center init");
+        assert!(output.status.success(), "init: {}", String::from_utf8_lossy(&output.stderr));
+        center
+    }
+
+    /// `denbun-center` with the secret files in its environment and no standard input.
+    pub fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(binary("denbun-center"));
+        command
+            .stdin(std::process::Stdio::null())
+            .env("DENBUN_CENTER_PASSPHRASE_FILE", self.secrets.path().join("passphrase"))
+            .env("DENBUN_PASSWORD_A_FILE", self.secrets.path().join("a"))
+            .env("DENBUN_PASSWORD_B_FILE", self.secrets.path().join("b"));
+        command
+    }
+
+    /// Runs an operator command (`mail`, `funds`, `payouts`, …) against the running center.
+    pub fn operator(&self, arguments: &[&str]) -> std::process::Output {
+        self.command()
+            .arg("--center")
+            .arg(self.data.join("center.pub"))
+            .arg("--operator-key")
+            .arg(self.data.join("operators/O001.key"))
+            .args(arguments)
+            .output()
+            .expect("run an operator command")
+    }
+
+    /// Every terminal of a test comes from 127.0.0.1: sets the per-address
+    /// limits for one busy address, as an operator would for a test bench.
+    pub fn allow_many_terminals_from_one_address(&self) {
+        let path = self.data.join("center.toml");
+        let config = std::fs::read_to_string(&path)
+            .expect("read center.toml")
+            .replace("applications_per_address_per_hour = 20", "applications_per_address_per_hour = 10000")
+            .replace("handshakes_per_second_per_address = 20", "handshakes_per_second_per_address = 10000")
+            .replace("handshake_burst_per_address = 50", "handshake_burst_per_address = 10000")
+            .replace("connections_per_address_max = 64", "connections_per_address_max = 1024");
+        std::fs::write(&path, config).expect("write center.toml");
+    }
+
+    /// Starts `serve` and waits until it accepts connections.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut child = self
+            .command()
+            .args(["serve", "--data"])
+            .arg(&self.data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .env("DENBUN_LOG", "warn")
+            .spawn()
+            .expect("start denbun-center serve");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(&self.address).is_err() {
+            if let Some(status) = child.try_wait().expect("poll the child") {
+                panic!("the center exited on start {} with {status}: it could not open its data", self.starts + 1);
+            }
+            assert!(std::time::Instant::now() < deadline, "the center did not start listening within a minute");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.starts += 1;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, and wait for it to die.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap the child");
+    }
+
+    /// SIGTERM, and wait for a clean stop (asserting it exits 0).
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let status =
+            std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let exit = loop {
+            if let Some(exit) = child.try_wait().expect("poll the child") {
+                break exit;
+            }
+            assert!(std::time::Instant::now() < deadline, "the center did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(exit.success(), "serve exited with {exit}");
+    }
+
+    /// Runs `denbun-center audit` (the center must be stopped) and asserts it passes.
+    pub fn assert_audit_passes(&self) -> String {
+        let output = self.command().args(["audit", "--data"]).arg(&self.data).output().expect("run the audit");
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "the audit failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
+        report
+    }
+
+    /// The identity card `center.pub`.
+    pub fn identity(&self) -> CenterIdentity {
+        use denbun_client::vault::IdentityCardFile;
+        CenterIdentity::read(&self.data.join("center.pub")).expect("read center.pub")
+    }
+
+    /// A terminal connected to the running child center.
+    pub async fn connect(&self) -> RawTerminal {
+        RawTerminal::connect(self.address.parse().expect("an address"), &self.identity()).await.expect("connect")
+    }
+
+    /// The activation code posted to `party` (its letter under DATA/mail/).
+    pub fn activation_code(&self, party: PartyId) -> ActivationCode {
+        let wanted = format!("Your number is {party}.");
+        for entry in std::fs::read_dir(self.data.join("mail")).expect("the mail directory") {
+            let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a letter");
+            if text.contains(&wanted) {
+                let code = text.lines().find_map(|line| line.strip_prefix("Activation code: ")).expect("a code line");
+                return ActivationCode::new(code).expect("a valid code");
+            }
+        }
+        panic!("no letter for {party}");
+    }
+}
+
+impl Drop for ChildCenter {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
