@@ -1200,11 +1200,15 @@ fn on_update(app: &mut App, update: Update) -> Vec<Effect> {
 fn outcome_message(app: &mut App, outcome: Outcome) {
     use super::model::{channel_name, yen};
     use denbun_protocol::telegram::CardAnswer;
+    app.busy = None;
     let what = describe_request(&outcome.request);
     match outcome.result {
         OutcomeResult::Refused(text) => app.error(text),
+        OutcomeResult::Waiting(text) if text == LINE_DOWN => {
+            app.info(format!("{what}: signed and kept in the outbox; it is sent when the line is back."));
+        }
         OutcomeResult::Waiting(text) => {
-            app.info(format!("{what}: signed and kept in the outbox; it is sent when the line is up. ({text})"));
+            app.info(format!("{what}: signed and kept in the outbox; it is sent again at the next connection. {text}"));
         }
         OutcomeResult::Answered(body) => match (&outcome.request, *body) {
             (_, Body::CardAnswer(CardAnswer::Issued(issued))) => app.info(format!(
@@ -1266,6 +1270,9 @@ fn outcome_message(app: &mut App, outcome: Outcome) {
         },
     }
 }
+
+/// Why a telegram waits when it was composed with the line down.
+pub const LINE_DOWN: &str = "the line is down";
 
 /// A signed request in a few words.
 pub fn describe_request(body: &Body) -> String {

@@ -725,7 +725,7 @@ impl Backend {
             self.send(Update::Done).await;
             self.send(Update::Outcome(Box::new(Outcome {
                 request: body,
-                result: OutcomeResult::Waiting("the line is down".to_owned()),
+                result: OutcomeResult::Waiting(super::app::LINE_DOWN.to_owned()),
             })))
             .await;
             if self.reconnect_at.is_none() {

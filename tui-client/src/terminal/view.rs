@@ -395,9 +395,14 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
 pub fn render_form(form: &Form, frame: &mut Frame, area: Rect, theme: Theme) {
     let label_width = form.fields.iter().map(|field| field.label.chars().count()).max().unwrap_or(0) + 1;
     let value_width = usize::from(area.width).saturating_sub(label_width + 4).min(48);
+    // Two rows a field; a form taller than the area scrolls to keep the
+    // focused field (and the error under the fields) in view.
+    let error_rows = if form.error.is_some() { 2 } else { 0 };
+    let fields_visible = (usize::from(area.height).saturating_sub(error_rows) / 2).max(1);
+    let first = (form.focus + 1).saturating_sub(fields_visible);
     let mut lines = Vec::new();
     let mut cursor = None;
-    for (index, field) in form.fields.iter().enumerate() {
+    for (index, field) in form.fields.iter().enumerate().skip(first).take(fields_visible) {
         let focused = index == form.focus;
         let (value, column) = match &field.kind {
             FieldKind::Text(text) => {
@@ -424,7 +429,7 @@ pub fn render_form(form: &Form, frame: &mut Frame, area: Rect, theme: Theme) {
         };
         lines.push(TextLine::from(Span::styled(format!("{:label_width$} {hint}", ""), theme.dim())));
         if focused && !matches!(field.kind, FieldKind::Choice { .. }) {
-            cursor = Some((label_width as u16 + 1 + column as u16, (index * 2) as u16));
+            cursor = Some((label_width as u16 + 1 + column as u16, ((index - first) * 2) as u16));
         }
     }
     if let Some(error) = &form.error {

@@ -485,8 +485,15 @@ fn wizard_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             match wizard.check_step() {
                 Ok(()) => wizard.step += 1,
                 Err((index, error)) => {
+                    let password_step = matches!(wizard.current(), Step::PasswordA | Step::PasswordB);
                     if let Some(form) = wizard.form_mut() {
-                        form.fail(index, error);
+                        if password_step {
+                            // Typed blind: start the pair again rather than edit bullets.
+                            form.wipe();
+                            form.fail(0, error);
+                        } else {
+                            form.fail(index, error);
+                        }
                     }
                 }
             }
@@ -600,7 +607,8 @@ pub(super) fn on_update(app: &mut App, update: Update) -> Vec<Effect> {
                 (Screen::Working(wizard), _) if wizard.resume => wizard,
                 (Screen::Working(wizard), Some(party)) => {
                     // The key file exists now: only the registration is sent again.
-                    let mut resumed = Wizard::resume(app.mode, party, !app.signing, None);
+                    // The account task kept the signature key it just made: no password B needed.
+                    let mut resumed = Wizard::resume(app.mode, party, false, None);
                     resumed.details = wizard.details;
                     Box::new(resumed)
                 }

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
-use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use denbun_protocol::telegram::{Body, CardAnswer, EntryKind, GuideTopic, ItemKind, Telegram};
 
@@ -236,11 +236,8 @@ pub fn render_body(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
                 text,
             );
             if let Some((done, total)) = app.busy.as_ref().and_then(|busy| busy.progress) {
-                let ratio = if total == 0 { 0.0 } else { done as f64 / total as f64 };
-                frame.render_widget(
-                    Gauge::default().ratio(ratio.clamp(0.0, 1.0)).label(format!("step {done} of {total}")),
-                    gauge,
-                );
+                let steps: String = (1..=total).map(|step| if step <= done { "■ " } else { "□ " }).collect();
+                frame.render_widget(Paragraph::new(format!("{steps} step {done} of {total}")), gauge);
             }
         }
         Screen::Certificate(certificate) => {
@@ -685,13 +682,13 @@ fn register(app: &App, wizard: &crate::terminal::app::Wizard, frame: &mut Frame,
             "Optional: type any phrase (like a signature) to mix into the key's randomness, or press Enter \
              alone: the key is then made from the computer's random generator only."
         }
-        Step::Confirm => "",
+        Step::Confirm => "Check what you typed. Nothing has been written or sent yet.",
     };
-    let [intro_area, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+    let [intro_area, body] = Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(intro).wrap(Wrap { trim: false }), intro_area);
     match wizard.form() {
         Some(form) => {
-            let [form_area, warning] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(body);
+            let [form_area, warning] = Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(body);
             render_form(form, frame, form_area, theme);
             let same = step == Step::PasswordB
                 && !wizard.resume
@@ -742,10 +739,12 @@ fn register(app: &App, wizard: &crate::terminal::app::Wizard, frame: &mut Frame,
                 )));
             }
             lines.push(TextLine::default());
-            lines.push(TextLine::from(Span::styled(
-                "Enter makes the key file and sends the registration signed with your new key.",
-                theme.key(),
-            )));
+            let enter = if wizard.resume {
+                "Enter sends the registration again, signed with the key in your key file."
+            } else {
+                "Enter makes the key file and sends the registration signed with your new key."
+            };
+            lines.push(TextLine::from(Span::styled(enter, theme.key())));
             if let Some(error) = &wizard.error {
                 lines.push(TextLine::default());
                 lines.push(TextLine::from(Span::styled(error.clone(), theme.error())));
@@ -823,7 +822,7 @@ fn history(app: &App, selected: usize, detail: bool, frame: &mut Frame, area: Re
         .map(|record| {
             vec![
                 short_date(record.date),
-                record.party.clone(),
+                party_name(app, &record.party),
                 record.goods.clone(),
                 amount(record),
                 model::receipt_status(records, record).to_owned(),
@@ -838,10 +837,10 @@ fn history(app: &App, selected: usize, detail: bool, frame: &mut Frame, area: Re
             header: vec!["Date", "Store", "Goods", "Amount", "Status"],
             widths: vec![
                 Constraint::Length(8),
-                Constraint::Length(10),
-                Constraint::Fill(1),
                 Constraint::Length(13),
+                Constraint::Fill(1),
                 Constraint::Length(11),
+                Constraint::Length(12),
             ],
             rows,
             selected: Some(selected),
@@ -849,6 +848,14 @@ fn history(app: &App, selected: usize, detail: bool, frame: &mut Frame, area: Re
         },
         theme,
     );
+}
+
+/// A store's trade name when the store list is known, else what the history says.
+fn party_name(app: &App, party: &str) -> String {
+    app.stores
+        .as_ref()
+        .and_then(|list| list.stores.iter().find(|summary| summary.store.to_string() == party))
+        .map_or_else(|| party.to_owned(), |summary| summary.trade_name.to_string())
 }
 
 /// A record's amount, blank when it moved no money.
@@ -861,8 +868,10 @@ fn record_lines(record: &Record, theme: Theme) -> Vec<TextLine<'static>> {
         TextLine::from(format!("Date:      {}", record.date)),
         TextLine::from(format!("Party:     {}", record.party)),
         TextLine::from(format!("What:      {}", record.goods)),
-        TextLine::from(format!("Amount:    {}", yen(record.amount.get()))),
     ];
+    if record.amount.get() > 0 {
+        lines.push(TextLine::from(format!("Amount:    {}", yen(record.amount.get()))));
+    }
     match &record.receipt {
         Some(telegram) => {
             lines.push(TextLine::from(format!(
@@ -960,7 +969,7 @@ fn notices(app: &App, selected: usize, detail: bool, frame: &mut Frame, area: Re
         .iter()
         .map(|&index| {
             let record = &records[index];
-            vec![short_date(record.date), record.party.clone(), record.goods.clone(), amount(record)]
+            vec![short_date(record.date), party_name(app, &record.party), record.goods.clone(), amount(record)]
         })
         .collect();
     table(
@@ -969,7 +978,7 @@ fn notices(app: &App, selected: usize, detail: bool, frame: &mut Frame, area: Re
         TableSpec {
             title: "Notices from the center, newest first".to_owned(),
             header: vec!["Date", "From", "What", "Amount"],
-            widths: vec![Constraint::Length(8), Constraint::Length(10), Constraint::Fill(1), Constraint::Length(13)],
+            widths: vec![Constraint::Length(8), Constraint::Length(13), Constraint::Fill(1), Constraint::Length(11)],
             rows,
             selected: Some(selected),
             empty: "No notices yet.",
