@@ -6,4 +6,5 @@ mod center_binary;
 mod cli;
 mod crash;
 mod operator_binary;
+mod terminal;
 mod vault_crash;

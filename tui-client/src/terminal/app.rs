@@ -1177,7 +1177,11 @@ fn on_update(app: &mut App, update: Update) -> Vec<Effect> {
         Update::Outcome(outcome) => outcome_message(app, *outcome),
         Update::Notices(count) => {
             app.unread += count;
-            app.info(format!("{count} new notice(s) arrived; Notices on the menu lists them."));
+            // The status line counts them; a message that is showing (an
+            // answer just received) matters more than this one.
+            if app.message.is_none() {
+                app.info(format!("{count} new notice(s) arrived; Notices on the menu lists them."));
+            }
         }
         Update::Transfer { key, state } => {
             match &state {
