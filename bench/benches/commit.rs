@@ -5,16 +5,27 @@
 //! write, the floor every group pays once. Signing happens before the clock
 //! runs: this is the storage path alone.
 //!
+//! A second group, `ledger apply`, runs groups of payment instructions
+//! through the center's own flows (`flows::apply` over one `Tx`: standing,
+//! catalog prices, balance, the double-entry posting, the cards drawn, the
+//! purchase record and the store's signed notice), without the commit: the
+//! committer's work per payment besides signing the answer and the flush.
+//!
 //! `cargo bench -p denbun-bench --bench commit`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use denbun_bench::workload;
+use denbun_center::config::Config;
+use denbun_center::flows::{self, Decision, FlowContext};
 use denbun_center::service::tx::{Origin, Tx};
-use denbun_center::storage::{Counter, SledStorage, Storage, Write, WriteBatch};
+use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
 use denbun_protocol::header::PartyId;
 use denbun_protocol::sign::{CenterFingerprint, Signer};
+use denbun_protocol::telegram::Telegram;
 use denbun_protocol::telegram::network::{Echo, EchoAnswer};
+use denbun_protocol::wire::{Blob, Date, Text};
 use ed25519_dalek::SigningKey;
 
 const SENT_AT_MS: u64 = 1_735_689_600_000;
@@ -71,5 +82,82 @@ fn group_commit(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, group_commit);
+fn party(party: PartyId, key: &SigningKey) -> PartyRecord {
+    PartyRecord {
+        party,
+        status: PartyStatus::Registered,
+        name: Text::truncated("Bench Party"),
+        address: Text::truncated("1-2-3 Marunouchi, Chiyoda-ku, Tokyo"),
+        date_of_birth: Date::new(1990, 4, 1).filter(|_| party.kind() == denbun_protocol::header::PartyKind::Member),
+        trade_name: (party.kind() == denbun_protocol::header::PartyKind::Store).then(|| Text::truncated("Bench Shop")),
+        bank_account: Blob::default(),
+        verification_key: Some(key.verifying_key().to_bytes()),
+        delivery_key: Some([9; 32]),
+        activation: None,
+        applied_at_ms: SENT_AT_MS,
+        registered_at_ms: SENT_AT_MS,
+    }
+}
+
+/// Applies `telegram` through the flows and commits it on its own; panics unless accepted.
+fn apply_and_commit(storage: &SledStorage, center: &SigningKey, context: &FlowContext<'_>, telegram: &Telegram) {
+    let head = storage.journal_head().expect("read the head");
+    let mut tx = Tx::new(storage, center, head, SENT_AT_MS);
+    let decision = flows::apply(&mut tx, context, telegram).expect("storage works");
+    assert!(matches!(decision, Decision::Answer(_)), "{:?} was refused: {decision:?}", telegram.code());
+    let (batch, _, _) = tx.finish();
+    storage.commit(&batch).expect("commit");
+}
+
+fn ledger_apply(criterion: &mut Criterion) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let storage = SledStorage::open(directory.path()).expect("open sled");
+    let center = SigningKey::from_bytes(&[0x43; 32]);
+    let fingerprint = CenterFingerprint::of(&center.verifying_key());
+    let mut config = Config::default_config();
+    config.credit.default_monthly_line_yen = 1_000_000;
+    let origin = Origin { session: 1, handshake_hash: [0; 32], peer: "127.0.0.1:40000".to_owned() };
+    let context = FlowContext { config: &config, fingerprint: &fingerprint, origin: &origin };
+    let member_key = SigningKey::from_bytes(&[0x4d; 32]);
+    let store_key = SigningKey::from_bytes(&[0x53; 32]);
+    let member = PartyId::member(1).expect("a member");
+    let store = PartyId::store(1).expect("a store");
+    let mut batch = WriteBatch::default();
+    batch.push(Write::Party(party(member, &member_key)));
+    batch.push(Write::Party(party(store, &store_key)));
+    storage.commit(&batch).expect("register");
+    let member_signer = Signer::new(member, &member_key, fingerprint).expect("signs");
+    let store_signer = Signer::new(store, &store_key, fingerprint).expect("signs");
+    let card = member_signer.request(1, SENT_AT_MS, workload::top_up(500_000)).expect("a card request");
+    apply_and_commit(&storage, &center, &context, &card);
+    let catalog = store_signer.request(1, SENT_AT_MS, workload::catalog_publish()).expect("a catalog");
+    apply_and_commit(&storage, &center, &context, &catalog);
+
+    let mut group = criterion.benchmark_group("ledger apply");
+    for size in GROUP_SIZES {
+        // Fresh transaction numbers each time: the overlay is dropped uncommitted,
+        // so the member's balance is the same for every group.
+        let payments: Vec<Telegram> = (0..size as u64)
+            .map(|index| {
+                let instruction = workload::payment(store, index + 1, (index % 8) as u32 + 1);
+                member_signer.request(index + 2, SENT_AT_MS, instruction).expect("a payment")
+            })
+            .collect();
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::new("payments in one Tx", size), &payments, |bench, payments| {
+            bench.iter(|| {
+                let head = storage.journal_head().expect("read the head");
+                let mut tx = Tx::new(&storage, &center, head, SENT_AT_MS);
+                for payment in payments {
+                    let decision = flows::apply(&mut tx, &context, payment).expect("storage works");
+                    assert!(matches!(decision, Decision::Answer(_)), "refused: {decision:?}");
+                }
+                black_box(tx.finish())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, group_commit, ledger_apply);
 criterion_main!(benches);

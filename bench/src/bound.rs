@@ -108,12 +108,15 @@ pub fn measure(operation: Operation, threads: usize, duration: Duration) -> Boun
                     .spawn_scoped(scope, move || {
                         let mut bench = Bench::new();
                         let deadline = started + duration;
+                        // At least one: a loaded machine may start the thread late.
                         let mut done = 0u64;
-                        while done < ITERATIONS_MAX && Instant::now() < deadline {
+                        loop {
                             bench.run(operation);
                             done += 1;
+                            if done >= ITERATIONS_MAX || Instant::now() >= deadline {
+                                break done;
+                            }
                         }
-                        done
                     })
                     .expect("spawn a bound thread")
             })

@@ -75,6 +75,11 @@ struct RunArguments {
     /// Milliseconds to measure each operation's bound.
     #[arg(long, default_value_t = 700)]
     bound_ms: u64,
+    /// Open loop: operations per second offered by all members together in
+    /// each timed phase, whatever the answers' latency (default: closed loop,
+    /// each member sends as soon as it has its answer).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Hold this many idle signed-on sessions at the end, while the echo phase runs again.
     #[arg(long, default_value_t = 0)]
     idle_sessions: usize,
@@ -153,6 +158,7 @@ impl RunArguments {
                 group_commit_telegrams_max: self.group_commit,
                 ..defaults.limits
             },
+            rate: self.rate,
             center,
             keep_directory: self.keep_data.clone(),
         }

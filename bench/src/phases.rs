@@ -52,20 +52,47 @@ pub struct PhaseSpec {
     pub operation_codes: Vec<Code>,
     /// Whether to draw a progress bar.
     pub progress: bool,
+    /// Open loop: each terminal sends once per this interval, whether or not
+    /// earlier answers came back quickly (`None`: closed loop, send on answer).
+    pub interval: Option<Duration>,
 }
 
 /// What every task of a phase shares.
 pub struct Context {
-    /// When measuring starts.
-    pub window_start: Instant,
+    /// When the phase started.
+    phase_start: Instant,
+    /// When measuring started, in nanoseconds after `phase_start`: first the
+    /// planned time, then the moment the opening snapshot was actually taken
+    /// (a busy runtime may wake the controller late, and what happens before
+    /// the snapshot must not count).
+    window_start_nanos: AtomicU64,
     /// When measuring ends; no operation starts after it.
     pub window_end: Instant,
     issued: AtomicU64,
     operations_max: u64,
     completed: AtomicU64,
+    interval: Option<Duration>,
+}
+
+/// A day, in nanoseconds: beyond any phase.
+const WINDOW_NANOS_MAX: u64 = 86_400_000_000_000;
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Context {
+    /// When measuring started.
+    pub fn window_start(&self) -> Instant {
+        let nanos = self.window_start_nanos.load(Ordering::Acquire);
+        // Before the window opens: a day away, after any operation's start.
+        self.phase_start + Duration::from_nanos(nanos.min(WINDOW_NANOS_MAX))
+    }
+
+    fn open_window(&self, at: Instant) {
+        self.window_start_nanos.store(nanos(at.saturating_duration_since(self.phase_start)), Ordering::Release);
+    }
+
     /// Whether another operation may start (and counts it as started).
     pub fn take_ticket(&self) -> bool {
         Instant::now() < self.window_end && self.issued.fetch_add(1, Ordering::Relaxed) < self.operations_max
@@ -74,6 +101,41 @@ impl Context {
     /// Whether the phase is over for new operations.
     pub fn is_over(&self) -> bool {
         Instant::now() >= self.window_end || self.issued.load(Ordering::Relaxed) >= self.operations_max
+    }
+}
+
+/// When a terminal sends next, in the open loop.
+pub struct Pace {
+    next: Option<Instant>,
+    interval: Option<Duration>,
+}
+
+impl Pace {
+    /// A terminal's schedule, starting at a random point of its first interval
+    /// so the terminals do not send in step.
+    pub fn new(context: &Context) -> Pace {
+        let next = context.interval.map(|interval| {
+            let offset = interval.mul_f64(f64::from(OsRng.next_u32()) / f64::from(u32::MAX));
+            Instant::now() + offset
+        });
+        Pace { next, interval: context.interval }
+    }
+
+    /// Waits for the next send time and returns it (the open loop's latency
+    /// runs from the time the request was due, so a slow center cannot hide
+    /// its queue by delaying the sends); `None` in the closed loop.
+    pub async fn wait(&mut self) -> Option<Instant> {
+        let (next, interval) = (self.next?, self.interval?);
+        tokio::time::sleep_until(next).await;
+        self.next = Some(next + interval);
+        Some(next)
+    }
+}
+
+/// Counts from the time the request was due, in the open loop.
+fn from_due(answered: &mut Answered, due: Option<Instant>) {
+    if let Some(due) = due {
+        answered.latency = due.elapsed();
     }
 }
 
@@ -107,7 +169,7 @@ impl Recorder {
         let finished = Instant::now();
         let started = finished - answered.latency;
         let reason = answered.reject_reason();
-        if started >= context.window_start && finished <= context.window_end {
+        if started >= context.window_start() && finished <= context.window_end {
             report::record(&mut self.latency, answered.latency);
             report::record(self.by_code.entry(code).or_insert_with(report::histogram), answered.latency);
             if let Some(reason) = reason {
@@ -159,12 +221,11 @@ struct Snapshot {
 }
 
 fn snapshot(target: &Target) -> Snapshot {
-    Snapshot {
-        at: Instant::now(),
-        cpu: target.cpu(),
-        wire: target.view.wire.snapshot(),
-        disk_bytes: target.disk_bytes(),
-    }
+    // The wire first, then the time: a request that starts after `at` is
+    // sent after the wire was read, so its telegrams fall in the window.
+    let wire = target.view.wire.snapshot();
+    let at = Instant::now();
+    Snapshot { at, cpu: target.cpu(), wire, disk_bytes: target.disk_bytes() }
 }
 
 /// Runs `work` once per state, all at once, and measures the window.
@@ -183,11 +244,14 @@ where
 {
     let phase_start = Instant::now();
     let context = Arc::new(Context {
-        window_start: phase_start + spec.warmup,
+        phase_start,
+        // Nothing counts until the opening snapshot is taken.
+        window_start_nanos: AtomicU64::new(u64::MAX),
         window_end: phase_start + spec.warmup + spec.measure,
         issued: AtomicU64::new(0),
         operations_max: spec.operations_max,
         completed: AtomicU64::new(0),
+        interval: spec.interval,
     });
     let progress = spec.progress.then(|| progress_bar(&spec.name, spec.warmup + spec.measure));
     let ticker = progress.clone().map(|bar| {
@@ -204,6 +268,9 @@ where
     });
     // Without a warm-up the window opens before the first request is sent.
     let opening = spec.warmup.is_zero().then(|| snapshot(target));
+    if let Some(opening) = &opening {
+        context.open_window(opening.at);
+    }
     let handles: Vec<_> = states.into_iter().map(|state| tokio::spawn(work(state, context.clone()))).collect();
     let mut joined = tokio::spawn(async move {
         let mut results = Vec::with_capacity(handles.len());
@@ -218,11 +285,12 @@ where
         None => {
             let early = tokio::select! {
                 results = &mut joined => Some(results.expect("joining terminals")),
-                () = tokio::time::sleep_until(context.window_start) => None,
+                () = tokio::time::sleep_until(phase_start + spec.warmup) => None,
             };
             (snapshot(target), early)
         }
     };
+    context.open_window(start.at);
     let early = match early {
         Some(results) => Some(results),
         None => tokio::select! {
@@ -267,6 +335,7 @@ where
         seconds: elapsed.as_secs_f64(),
         operations,
         operations_per_second: operations as f64 / elapsed.as_secs_f64(),
+        offered_operations_per_second: spec.interval.map(|interval| terminals as f64 / interval.as_secs_f64()),
         telegrams,
         telegrams_per_second: telegrams as f64 / elapsed.as_secs_f64(),
         wire_bytes_per_telegram: (end.wire.bytes - start.wire.bytes) as f64 / telegrams.max(1) as f64,
@@ -284,6 +353,7 @@ where
         generator_cpu: CpuUse::of(end.cpu.generator_ms.saturating_sub(start.cpu.generator_ms), elapsed, operations),
         center_resident_bytes: resident,
         bound: None,
+        bound_mix: Vec::new(),
     };
     (states, report, counts)
 }
@@ -325,8 +395,13 @@ pub async fn sign_on_loop(
     context: Arc<Context>,
 ) -> (Terminal, Recorder) {
     let mut recorder = Recorder::default();
-    while context.take_ticket() {
-        let started = Instant::now();
+    let mut pace = Pace::new(&context);
+    loop {
+        let due = pace.wait().await;
+        if !context.take_ticket() {
+            break;
+        }
+        let started = due.unwrap_or_else(Instant::now);
         let result = async {
             let mut line = Line::connect(&target).await?;
             line.sign_on(&mut terminal).await
@@ -349,9 +424,15 @@ pub async fn sign_on_loop(
 /// Echo, over and over.
 pub async fn echo_loop(mut session: Session, context: Arc<Context>) -> (Session, Recorder) {
     let mut recorder = Recorder::default();
-    while context.take_ticket() {
+    let mut pace = Pace::new(&context);
+    loop {
+        let due = pace.wait().await;
+        if !context.take_ticket() {
+            break;
+        }
         match session.line.ask(&mut session.terminal, Echo {}).await {
-            Ok(answered) => {
+            Ok(mut answered) => {
+                from_due(&mut answered, due);
                 recorder.answered(&context, Code::ECHO, &answered);
             }
             Err(error) => {
@@ -417,7 +498,12 @@ pub async fn payments_loop(role: Role, mixed: bool, context: Arc<Context>) -> (R
 async fn member_loop(mut session: Session, store: PartyId, mixed: bool, context: Arc<Context>) -> (Session, Recorder) {
     let mut recorder = Recorder::default();
     let mut index = 0u64;
-    while context.take_ticket() {
+    let mut pace = Pace::new(&context);
+    loop {
+        let due = pace.wait().await;
+        if !context.take_ticket() {
+            break;
+        }
         let code = if mixed { mixed_step(index) } else { Code::PAYMENT_INSTRUCTION };
         let item_id = (index % u64::from(workload::CATALOG_ITEMS)) as u32 + 1;
         index += 1;
@@ -427,7 +513,8 @@ async fn member_loop(mut session: Session, store: PartyId, mixed: bool, context:
             _ => workload::payment(store, transaction_number(), item_id).into(),
         };
         match session.line.ask(&mut session.terminal, body).await {
-            Ok(answered) => {
+            Ok(mut answered) => {
+                from_due(&mut answered, due);
                 recorder.answered(&context, code, &answered);
             }
             Err(error) => {

@@ -118,6 +118,8 @@ pub struct PhaseReport {
     pub operations: u64,
     /// Operations per second.
     pub operations_per_second: f64,
+    /// The rate offered in the open loop (`None`: closed loop).
+    pub offered_operations_per_second: Option<f64>,
     /// Telegrams on the wire in the window, both directions, notices included.
     pub telegrams: u64,
     /// Telegrams per second.
@@ -147,6 +149,9 @@ pub struct PhaseReport {
     pub center_resident_bytes: Option<u64>,
     /// The cryptographic bound of this phase's operations.
     pub bound: Option<BoundUse>,
+    /// The operations the bound is made of (kind, count).
+    #[serde(skip)]
+    pub bound_mix: Vec<(crate::bound::Operation, u64)>,
 }
 
 /// Names a request code for reports: `4000 payment instruction`.
@@ -188,8 +193,13 @@ pub struct RunReport {
     pub center_start_seconds: Option<f64>,
     /// Journal entries the center had at start (seeded).
     pub seeded_journal_entries: u64,
-    /// The bound of each operation, by request code.
+    /// The bound of each operation, by request code: the higher of the
+    /// measurements before and after the load, which the ratios use.
     pub bounds: BTreeMap<String, Bound>,
+    /// The bound measured before the load.
+    pub bounds_before: BTreeMap<String, Bound>,
+    /// The bound measured again after the load.
+    pub bounds_after: BTreeMap<String, Bound>,
     /// The phases in order.
     pub phases: Vec<PhaseReport>,
     /// Idle sessions, when asked for.
@@ -266,7 +276,16 @@ impl std::fmt::Display for RunReport {
             )?;
         }
         for (code, bound) in &self.bounds {
-            writeln!(formatter, "bound {code:<32} {:>9.0} /s", bound.operations_per_second)?;
+            let measured = |bounds: &BTreeMap<String, Bound>| {
+                bounds.get(code).map_or("-".to_owned(), |bound| format!("{:.0}", bound.operations_per_second))
+            };
+            writeln!(
+                formatter,
+                "bound {code:<32} {:>9.0} /s  (before {}, after {})",
+                bound.operations_per_second,
+                measured(&self.bounds_before),
+                measured(&self.bounds_after)
+            )?;
         }
         writeln!(formatter, "{}", PhaseReport::table_header())?;
         for phase in &self.phases {

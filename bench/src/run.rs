@@ -129,6 +129,9 @@ pub struct RunOptions {
     pub funding_yen: u64,
     /// The bench center's caps.
     pub limits: CenterLimits,
+    /// Open loop: operations per second the members offer together in each
+    /// timed phase (`None`: closed loop, each sends as soon as it has its answer).
+    pub rate: Option<f64>,
     /// Where the center is.
     pub center: CenterChoice,
     /// Keep the data directory here instead of a temporary one.
@@ -153,6 +156,7 @@ impl Default for RunOptions {
             journal_entries: 0,
             funding_yen: 500_000,
             limits: CenterLimits::default(),
+            rate: None,
             center: CenterChoice::Child,
             keep_directory: None,
         }
@@ -172,6 +176,10 @@ impl RunOptions {
             operations_max: self.operations_max,
             operation_codes: Vec::new(),
             progress: self.progress,
+            interval: self
+                .rate
+                .filter(|rate| *rate > 0.0)
+                .map(|rate| Duration::from_secs_f64(self.terminals.max(1) as f64 / rate)),
         }
     }
 
@@ -183,6 +191,7 @@ impl RunOptions {
             operations_max: operations as u64,
             operation_codes: Vec::new(),
             progress: self.progress,
+            interval: None,
         }
     }
 }
@@ -199,7 +208,7 @@ pub async fn run(options: &RunOptions) -> Result<RunReport, RunError> {
         ..RunReport::default()
     };
     let bounds = measure_bounds(options).await;
-    report.bounds = bounds.iter().map(|(operation, bound)| (code_label(operation.code()), *bound)).collect();
+    report.bounds_before = labelled(&bounds);
 
     let idle_keys: Vec<SigningKey> = (0..options.idle_sessions).map(|_| SigningKey::generate(&mut OsRng)).collect();
     let mut target = match &options.center {
@@ -230,6 +239,17 @@ pub async fn run(options: &RunOptions) -> Result<RunReport, RunError> {
     report.center_start_seconds = target.local.as_ref().map(|local| local.start_time.as_secs_f64());
 
     let result = run_phases(options, &mut target, &bounds, idle_keys, &mut report).await;
+    // Measured again after the load, on the same threads; each ratio is taken
+    // against the higher of the two.
+    let after = measure_bounds(options).await;
+    let higher = higher_bounds(&bounds, &after);
+    report.bounds_after = labelled(&after);
+    report.bounds = labelled(&higher);
+    for phase in report.phases.iter_mut().chain(report.idle.iter_mut().filter_map(|idle| idle.echo_while_held.as_mut()))
+    {
+        let mix = std::mem::take(&mut phase.bound_mix);
+        *phase = with_bound(std::mem::take(phase), mix, &higher);
+    }
     report.disk_bytes = target.disk_bytes();
     let audit = tokio::task::block_in_place(|| target.stop(options.audit))?;
     if let Some(audit) = audit {
@@ -269,21 +289,35 @@ async fn measure_bounds(options: &RunOptions) -> Vec<(Operation, Bound)> {
     bounds
 }
 
-fn bound_of(bounds: &[(Operation, Bound)], operation: Operation) -> Bound {
-    bounds.iter().find(|(measured, _)| *measured == operation).expect("every operation is measured").1
+fn mix_of(counts: &BTreeMap<Code, u64>) -> Vec<(Operation, u64)> {
+    counts.iter().filter_map(|(code, count)| Operation::of_code(*code).map(|operation| (operation, *count))).collect()
 }
 
-fn mix_bound(bounds: &[(Operation, Bound)], counts: &BTreeMap<Code, u64>) -> Option<Bound> {
-    let mix: Vec<(Operation, u64)> = counts
-        .iter()
-        .filter_map(|(code, count)| Operation::of_code(*code).map(|operation| (operation, *count)))
-        .collect();
-    bound::of_mix(&mix, bounds)
-}
-
-fn with_bound(mut phase: PhaseReport, bound: Option<Bound>) -> PhaseReport {
-    phase.bound = bound.map(|bound| BoundUse::of(bound, phase.operations_per_second));
+/// Sets the phase's bound from its mix of operations.
+fn with_bound(mut phase: PhaseReport, mix: Vec<(Operation, u64)>, bounds: &[(Operation, Bound)]) -> PhaseReport {
+    phase.bound = bound::of_mix(&mix, bounds).map(|bound| BoundUse::of(bound, phase.operations_per_second));
+    phase.bound_mix = mix;
     phase
+}
+
+/// The higher of two measurements of each operation's bound: a neighbour
+/// that was busy while one of them ran must not flatter the ratios.
+fn higher_bounds(before: &[(Operation, Bound)], after: &[(Operation, Bound)]) -> Vec<(Operation, Bound)> {
+    before
+        .iter()
+        .map(|(operation, first)| {
+            let second = after.iter().find(|(other, _)| other == operation).map(|(_, bound)| *bound);
+            let higher = match second {
+                Some(second) if second.operations_per_second > first.operations_per_second => second,
+                _ => *first,
+            };
+            (*operation, higher)
+        })
+        .collect()
+}
+
+fn labelled(bounds: &[(Operation, Bound)]) -> BTreeMap<String, Bound> {
+    bounds.iter().map(|(operation, bound)| (code_label(operation.code()), *bound)).collect()
 }
 
 async fn run_phases(
@@ -356,7 +390,7 @@ async fn run_phases(
                 phases::sign_on_loop(terminal, view.clone(), context)
             })
             .await;
-        report.phases.push(with_bound(phase, Some(bound_of(bounds, Operation::SignOn))));
+        report.phases.push(with_bound(phase, vec![(Operation::SignOn, 1)], bounds));
         terminals
     } else {
         members_terminals
@@ -377,7 +411,7 @@ async fn run_phases(
         .collect();
     let (steps, phase, counts) = one_shot_phase(options, target, "funding", steps).await;
     let funding_refusals: Vec<String> = phase.rejects.keys().cloned().collect();
-    report.phases.push(with_bound(phase, mix_bound(bounds, &counts)));
+    report.phases.push(with_bound(phase, mix_of(&counts), bounds));
     let mut sessions = Vec::with_capacity(steps.len());
     let mut money_offered = true;
     for (step, line) in steps {
@@ -395,7 +429,7 @@ async fn run_phases(
     let members = if options.phases.contains(&PhaseName::Echo) {
         let (members, phase, _) =
             phases::run_phase(target, &options.timed("echo"), members.len(), members, phases::echo_loop).await;
-        report.phases.push(with_bound(phase, Some(bound_of(bounds, Operation::Echo))));
+        report.phases.push(with_bound(phase, vec![(Operation::Echo, 1)], bounds));
         members
     } else {
         members
@@ -431,8 +465,8 @@ async fn run_phases(
                     phases::payments_loop(role, mixed, context)
                 })
                 .await;
-            let bound = if mixed { mix_bound(bounds, &counts) } else { Some(bound_of(bounds, Operation::Payment)) };
-            report.phases.push(with_bound(phase, bound));
+            let mix = if mixed { mix_of(&counts) } else { vec![(Operation::Payment, 1)] };
+            report.phases.push(with_bound(phase, mix, bounds));
             let mut sessions: Vec<Session> = roles.into_iter().map(Role::into_session).collect();
             stores = sessions.split_off(options.terminals);
             members = sessions;
@@ -530,7 +564,7 @@ async fn hold_idle_sessions(
         resident_before_bytes,
         resident_held_bytes,
         per_session_bytes: resident_held_bytes.saturating_sub(resident_before_bytes) as f64 / sessions.max(1) as f64,
-        echo_while_held: Some(with_bound(phase, Some(bound_of(bounds, Operation::Echo)))),
+        echo_while_held: Some(with_bound(phase, vec![(Operation::Echo, 1)], bounds)),
     })
 }
 

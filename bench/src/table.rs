@@ -3,6 +3,7 @@
 //!
 //! Each row is a run of its own against a fresh child-process center:
 //! - terminals: 1, 16, 256 and 1,024 members (sign-on, echo, payments);
+//! - open loop: 256 terminals offering 1,000 and 2,000 payments per second;
 //! - ledger: 10^3, 10^5 and 10^6 members in the register, 256 sending;
 //! - idle: 10,000 signed-on idle sessions while 16 terminals echo;
 //! - start: the center's start with 10^6 journal entries.
@@ -30,6 +31,10 @@ pub struct TableOptions {
     pub ledger_members: Vec<u64>,
     /// Terminals sending in the ledger table.
     pub ledger_terminals: usize,
+    /// Open loop: payments per second offered by `open_loop_terminals` terminals.
+    pub open_loop_rates: Vec<f64>,
+    /// Terminals of the open-loop rows.
+    pub open_loop_terminals: usize,
     /// Idle sessions to hold.
     pub idle_sessions: usize,
     /// Journal entries for the start time.
@@ -49,6 +54,8 @@ impl TableOptions {
             terminals: vec![1, 16, 256, 1_024],
             ledger_members: vec![1_000, 100_000, 1_000_000],
             ledger_terminals: 256,
+            open_loop_rates: vec![1_000.0, 2_000.0],
+            open_loop_terminals: 256,
             idle_sessions: 10_000,
             journal_entries: 1_000_000,
             measure: Duration::from_secs(8),
@@ -63,6 +70,8 @@ impl TableOptions {
             terminals: vec![1, 16],
             ledger_members: vec![1_000, 10_000],
             ledger_terminals: 16,
+            open_loop_rates: vec![200.0],
+            open_loop_terminals: 16,
             idle_sessions: 200,
             journal_entries: 10_000,
             measure: Duration::from_secs(2),
@@ -78,6 +87,8 @@ pub struct TableRuns {
     pub terminals: Vec<RunReport>,
     /// By register size.
     pub ledger: Vec<RunReport>,
+    /// Open loop, by offered rate.
+    pub open_loop: Vec<RunReport>,
     /// Idle sessions.
     pub idle: Option<RunReport>,
     /// Start time with a long journal.
@@ -94,7 +105,8 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
         audit: false,
         ..RunOptions::default()
     };
-    let mut runs = TableRuns { terminals: Vec::new(), ledger: Vec::new(), idle: None, start: None };
+    let mut runs =
+        TableRuns { terminals: Vec::new(), ledger: Vec::new(), open_loop: Vec::new(), idle: None, start: None };
     for terminals in &table.terminals {
         eprintln!("table: {terminals} terminals");
         let options = RunOptions {
@@ -103,6 +115,16 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
             ..base.clone()
         };
         runs.terminals.push(run(&options).await?);
+    }
+    for rate in &table.open_loop_rates {
+        eprintln!("table: {} terminals offering {rate} payments per second", table.open_loop_terminals);
+        let options = RunOptions {
+            terminals: table.open_loop_terminals,
+            rate: Some(*rate),
+            phases: vec![PhaseName::Payments],
+            ..base.clone()
+        };
+        runs.open_loop.push(run(&options).await?);
     }
     for members in &table.ledger_members {
         eprintln!("table: a register of {members} members");
@@ -190,6 +212,30 @@ pub fn markdown(runs: &TableRuns, machine: &str, command: &str) -> String {
             p99(payments),
             ratio(payments)
         );
+    }
+    if !runs.open_loop.is_empty() {
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "| open loop: terminals | payments/s offered | payments/s answered | p50 ms | p99 ms | p99.9 ms |"
+        );
+        let _ = writeln!(text, "|---:|---:|---:|---:|---:|---:|");
+        for run in &runs.open_loop {
+            let Some(payments) = phase(run, "payments").filter(|phase| phase.operations > 0) else {
+                let _ = writeln!(text, "| {} | - | waits on payments | - | - | - |", run.terminals);
+                continue;
+            };
+            let _ = writeln!(
+                text,
+                "| {} | {:.0} | {} | {:.1} | {:.1} | {:.1} |",
+                run.terminals,
+                payments.offered_operations_per_second.unwrap_or(0.0),
+                rate(Some(payments)),
+                payments.latency.p50_ms,
+                payments.latency.p99_ms,
+                payments.latency.p999_ms
+            );
+        }
     }
     if !runs.ledger.is_empty() {
         let _ = writeln!(text);
@@ -305,7 +351,8 @@ mod tests {
     #[test]
     fn a_phase_without_payments_says_it_waits_on_them() {
         let run = RunReport { terminals: 16, ..RunReport::default() };
-        let runs = TableRuns { terminals: vec![run], ledger: Vec::new(), idle: None, start: None };
+        let runs =
+            TableRuns { terminals: vec![run], ledger: Vec::new(), open_loop: Vec::new(), idle: None, start: None };
         let text = markdown(&runs, "a test machine", "denbun-bench table");
         assert!(text.contains("| 16 | waits on payments |"), "{text}");
         assert!(text.contains("size on disk per million payments | waits on payments"), "{text}");
