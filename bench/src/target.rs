@@ -8,7 +8,9 @@
 //! and without logging. The center's keys travel over the child's standard
 //! input (never argv, never disk), and closing that input stops the center
 //! the way SIGTERM does. The center then has its own process, so its CPU time
-//! and resident memory are its own, read from `/proc/PID`.
+//! and resident memory are its own, read from `/proc/PID`. Only the
+//! `denbun-bench` program can do this (it runs its own executable); code
+//! that links the library and is another program uses the in-process center.
 //!
 //! **In process** (`--in-process`, and the smoke test): the center runs on
 //! a runtime of its own, with threads named `center-rt`, in this process.

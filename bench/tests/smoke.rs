@@ -65,3 +65,31 @@ async fn every_phase_runs_against_an_in_process_center_and_the_audit_passes() {
     assert_eq!(report.audit_passed, Some(true), "{:?}", report.audit);
     assert!(report.disk_bytes.is_some_and(|bytes| bytes > 0));
 }
+
+/// The real binary, its center as a child process, the JSON report.
+#[test]
+fn the_binary_runs_with_its_center_as_a_child_process_and_writes_json() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let json = directory.path().join("report.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_denbun-bench"))
+        .args(["run", "--terminals", "2", "--stores", "1", "--phases", "echo,payments"])
+        .args(["--seconds", "0.5", "--warmup", "0.1", "--bound-ms", "10", "--quiet", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run denbun-bench");
+    assert!(status.success(), "denbun-bench exited with {status}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("valid JSON");
+    assert_eq!(report["center"], "child process");
+    assert_eq!(report["audit_passed"], true, "{}", report["audit"]);
+    let phases: Vec<&str> = report["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["application", "registration", "funding", "echo", "payments"]);
+    for phase in report["phases"].as_array().unwrap() {
+        assert_eq!(phase["failures"], 0, "{phase}");
+        assert!(phase["operations"].as_u64().unwrap() > 0, "{phase}");
+        // The center has a process of its own: its CPU time and memory are known.
+        assert!(phase["center_cpu"].is_object(), "{phase}");
+        assert!(phase["center_resident_bytes"].as_u64().unwrap() > 0, "{phase}");
+    }
+}
