@@ -567,20 +567,22 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
         "Quitting the member terminal stops the center and removes the demo's directory.".to_owned()
     };
     let exe = shown_path(&exe);
-    let center_program = shown_path(&center_program);
+    // The operator's commands find center.pub and operators/O001.key in the
+    // center's directory by default.
     banner.push_str(&format!(
         "\nFrom another shell, while the member terminal is open:\n\n  The store terminals:\n    {exe} store \\\n      \
          --profile {}\n    {exe} store \\\n      --profile {}\n\n  \
-         The operator's mail queue (activation letters):\n    DENBUN_PASSWORD_A_FILE={} \\\n    \
-         DENBUN_PASSWORD_B_FILE={} \\\n    {center_program} mail list --all \\\n      --center {} \\\n      \
-         --operator-key {}\n\n  The center's log: {}\n",
+         The operator's tools (transfers to confirm, payouts, the mail queue):\n    cd {}\n    \
+         export DENBUN_PASSWORD_A_FILE={}\n    export DENBUN_PASSWORD_B_FILE={}\n    \
+         {center} funds pending\n    {center} payouts pending\n    {center} mail list --all\n\n  \
+         The center's log: {}\n",
         parties[1].profile.display(),
         parties[2].profile.display(),
+        data.display(),
         operator_a.display(),
         operator_b.display(),
-        card.display(),
-        data.join("operators").join("O001.key").display(),
         root.join("center.log").display(),
+        center = center_program.display(),
     ));
     banner.push_str(&format!("\n{keep}\n"));
     let _ = std::fs::write(root.join("README.txt"), &banner);
