@@ -106,6 +106,14 @@ pub const AUDIT_FINDINGS_MAX: usize = 32;
 pub const MAIL_LETTERS_MAX: usize = 20;
 /// Payout claims approved into one batch by one telegram.
 pub const PAYOUT_BATCH_CLAIMS_MAX: usize = 200;
+/// Seconds of per-second telegram counts in one live figures answer (the
+/// console's sparklines: one minute).
+pub const LIVE_SECONDS_MAX: usize = 60;
+/// Telegram classes counted in the live figures.
+pub const TELEGRAM_CLASSES_MAX: usize = 16;
+/// Bytes of a journaled telegram in one journal entry answer (a telegram
+/// larger than this comes in pieces).
+pub const JOURNAL_PIECE_BYTES_MAX: usize = 32 * 1024;
 
 /// Key file: scrypt log_n accepted on reading (checked before running scrypt).
 pub const KEYFILE_LOG_N_MIN: u8 = 15;
@@ -180,3 +188,9 @@ const _: () = assert!(CATALOG_PARTS_MAX * CATALOG_PUBLISH_ITEMS_MAX >= CATALOG_I
 const _: () = assert!(CATALOG_PARTS_MAX <= u16::MAX as usize);
 const _: () = assert!(DELIVERY_PLAINTEXT_CHUNK_BYTES > 0);
 const _: () = assert!(EXPORT_CHUNK_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
+// A journal entry answer: the piece plus the entry's fields (peer text, hashes).
+const _: () = assert!(JOURNAL_PIECE_BYTES_MAX + 1_024 <= BODY_BYTES_MAX);
+// Two pieces hold any telegram, so the console's fetch loop is short.
+const _: () = assert!(2 * JOURNAL_PIECE_BYTES_MAX >= TELEGRAM_BYTES_MAX);
+// Per-second counts of every class for a minute fit a body with room to spare.
+const _: () = assert!(TELEGRAM_CLASSES_MAX * (1 + 2 + 2 * LIVE_SECONDS_MAX) + 1_024 <= BODY_BYTES_MAX);

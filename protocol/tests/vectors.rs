@@ -858,7 +858,9 @@ fn limits_used() -> Vec<(&'static str, u64, &'static str)> {
         ("GUIDE_TEXT_BYTES_MAX", GUIDE_TEXT_BYTES_MAX as u64, "guide or agreement text"),
         ("ITEM_DESCRIPTION_BYTES_MAX", ITEM_DESCRIPTION_BYTES_MAX as u64, "item description"),
         ("ITEM_TITLE_BYTES_MAX", ITEM_TITLE_BYTES_MAX as u64, "item title, statement line description"),
+        ("JOURNAL_PIECE_BYTES_MAX", JOURNAL_PIECE_BYTES_MAX as u64, "telegram bytes in one journal entry answer"),
         ("JOURNAL_ROWS_MAX", JOURNAL_ROWS_MAX as u64, "rows in one journal page"),
+        ("LIVE_SECONDS_MAX", LIVE_SECONDS_MAX as u64, "seconds of per-second counts in the live figures"),
         ("MAILBOX_BATCH_MAX", MAILBOX_BATCH_MAX as u64, "notices per mailbox fetch"),
         ("MAIL_LETTERS_MAX", MAIL_LETTERS_MAX as u64, "letters in one mail queue answer"),
         ("MESSAGE_BYTES_MAX", MESSAGE_BYTES_MAX as u64, "messages, reasons, instructions"),
@@ -878,6 +880,7 @@ fn limits_used() -> Vec<(&'static str, u64, &'static str)> {
         ("SOFTWARE_VERSION_BYTES_MAX", SOFTWARE_VERSION_BYTES_MAX as u64, "terminal software version"),
         ("STATEMENT_LINES_MAX", STATEMENT_LINES_MAX as u64, "lines on one statement page"),
         ("STORE_LIST_MAX", STORE_LIST_MAX as u64, "stores on one store list page"),
+        ("TELEGRAM_CLASSES_MAX", TELEGRAM_CLASSES_MAX as u64, "telegram classes in the live figures"),
         ("TRACKING_BYTES_MAX", TRACKING_BYTES_MAX as u64, "tracking text"),
         ("TRADE_NAME_BYTES_MAX", TRADE_NAME_BYTES_MAX as u64, "store trade name"),
     ]

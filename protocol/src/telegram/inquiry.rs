@@ -14,6 +14,8 @@
 //!   | <-- 9710 letters / printed
 //!   | 9800 audit / backup / verify backup -------> |
 //!   | <-- 9810 audit findings / backup / verified
+//!   | 9800 live figures / journal entry ---------> |   (the console)
+//!   | <-- 9810 live figures / journal entry
 //! ```
 
 use ed25519_dalek::VerifyingKey;
@@ -21,12 +23,12 @@ use x25519_dalek::PublicKey as DeliveryKey;
 
 use crate::header::{MemberNumber, PartyId, StoreNumber};
 use crate::limits::{
-    ADDRESS_BYTES_MAX, AUDIT_FINDINGS_MAX, JOURNAL_ROWS_MAX, MAIL_LETTERS_MAX, MESSAGE_BYTES_MAX, NAME_BYTES_MAX,
-    ORDER_LINES_MAX, QUERY_ROWS_MAX, REPORT_DAYS_MAX, REPORT_STORES_MAX, SEARCH_TEXT_BYTES_MAX, SHA256_BYTES,
-    TRADE_NAME_BYTES_MAX,
+    ADDRESS_BYTES_MAX, AUDIT_FINDINGS_MAX, JOURNAL_PIECE_BYTES_MAX, JOURNAL_ROWS_MAX, LIVE_SECONDS_MAX,
+    MAIL_LETTERS_MAX, MESSAGE_BYTES_MAX, NAME_BYTES_MAX, ORDER_LINES_MAX, QUERY_ROWS_MAX, REPORT_DAYS_MAX,
+    REPORT_STORES_MAX, SEARCH_TEXT_BYTES_MAX, SHA256_BYTES, TELEGRAM_CLASSES_MAX, TRADE_NAME_BYTES_MAX,
 };
 use crate::telegram::{ActivationCode, BankAccount, DateRange, FundingChannel, OrderLine, PersonalData};
-use crate::wire::{Amount, Date, List, Text, Yen};
+use crate::wire::{Amount, Blob, Date, List, Text, Yen};
 
 body_struct! {
     /// `9400`: statistics and reconciliation over `range` (at most
@@ -492,8 +494,20 @@ body_struct! {
     }
 }
 
+body_struct! {
+    /// One journal entry in full, from `offset` in its telegram.
+    pub struct JournalEntryRequest {
+        /// The entry's number in the hash chain.
+        pub entry: u64,
+        /// Byte offset in the telegram (a large telegram comes in pieces).
+        pub offset: u32,
+    }
+}
+
 body_enum! {
-    /// `9800`: run the audit, or take or verify a backup.
+    /// `9800`: run the audit, take or verify a backup, or read what the
+    /// operator console shows live. Tags 16 and up are the console's reads,
+    /// so backups can grow below them.
     pub enum MaintenanceRequest {
         /// Check every invariant (journal chain, signatures, ledger sums).
         Audit = 1,
@@ -501,6 +515,11 @@ body_enum! {
         Backup(BackupRequest) = 2,
         /// Check a backup against its recorded digest.
         VerifyBackup(u64) = 3,
+        /// The center's live figures: connections, telegrams per second by
+        /// class, answer latency, refusals in the last hour.
+        LiveFigures = 16,
+        /// One journal entry in full, with its place in the hash chain.
+        JournalEntry(JournalEntryRequest) = 17,
     }
 }
 
@@ -540,6 +559,117 @@ body_struct! {
     }
 }
 
+body_flags! {
+    /// What kind of telegram, for the live counts (by the request's family).
+    pub enum TelegramClass {
+        /// Sign-on, echo, sign-off, mailbox (80–84).
+        Network = 1,
+        /// Guide, application, registration (10–12).
+        Registration = 2,
+        /// Prepaid cards (20–21).
+        Card = 3,
+        /// Catalogs and store lists (30–32).
+        Catalog = 4,
+        /// Payments (40–41).
+        Payment = 5,
+        /// Delivery and shipment (50–53).
+        Delivery = 6,
+        /// Claims, payouts, refunds and statements (60–72).
+        Settlement = 7,
+        /// Operators (90–98).
+        Operator = 8,
+        /// Anything the center refused (answered with a reject).
+        Refused = 9,
+    }
+}
+
+body_struct! {
+    /// Telegrams of one class received per second, oldest second first.
+    pub struct ClassRates {
+        /// The class.
+        pub class: TelegramClass,
+        /// One count per second, the last being the second before `now_ms`.
+        pub per_second: List<u16, LIVE_SECONDS_MAX>,
+    }
+}
+
+body_struct! {
+    /// How long the center took to answer, over the recent answers
+    /// (verified telegram handed to the committer until its durable answer).
+    pub struct LatencyFigures {
+        /// Answers measured.
+        pub samples: u32,
+        /// Median, microseconds.
+        pub p50_us: u32,
+        /// 90th percentile, microseconds.
+        pub p90_us: u32,
+        /// 99th percentile, microseconds.
+        pub p99_us: u32,
+        /// Slowest, microseconds.
+        pub max_us: u32,
+    }
+}
+
+body_struct! {
+    /// The center's figures right now (kept in memory; they start again
+    /// from zero when the center restarts).
+    pub struct LiveFigures {
+        /// The center's clock, unix milliseconds.
+        pub now_ms: u64,
+        /// When this center process started, unix milliseconds.
+        pub started_at_ms: u64,
+        /// The center's business day now (reports use it).
+        pub business_day: Date,
+        /// Open connections that finished their handshake.
+        pub connections: u32,
+        /// Signed-on sessions.
+        pub signed_on_sessions: u32,
+        /// Telegrams received per second by class, over the last minute.
+        pub classes: List<ClassRates, TELEGRAM_CLASSES_MAX>,
+        /// Answer latency.
+        pub latency: LatencyFigures,
+        /// Telegrams refused in the last hour.
+        pub refused_last_hour: u64,
+        /// Entries in the journal.
+        pub journal_entries: u64,
+    }
+}
+
+body_struct! {
+    /// One journal entry in full: where it sits in the hash chain, and (a
+    /// piece of) the telegram exactly as it travelled.
+    pub struct JournalEntryDetail {
+        /// The entry's number in the hash chain.
+        pub entry: u64,
+        /// Entries in the journal now.
+        pub journal_entries: u64,
+        /// Hash of the previous entry (zero for the first).
+        pub previous_hash: [u8; SHA256_BYTES],
+        /// This entry's own link in the chain.
+        pub entry_hash: [u8; SHA256_BYTES],
+        /// When the center recorded it, unix milliseconds.
+        pub recorded_at_ms: u64,
+        /// In or out.
+        pub direction: JournalDirection,
+        /// The session it travelled in (0: none).
+        pub session: u64,
+        /// Peer address, as text.
+        pub peer: Text<MESSAGE_BYTES_MAX>,
+        /// Whether the telegram decoded.
+        pub decoded: bool,
+        /// In: the center verified its signature and acted on it. Out: signed by the center.
+        pub verified: bool,
+        /// Out: the entry this answers (0 for notices and probes).
+        pub in_reply_to: u64,
+        /// Size of the whole telegram.
+        pub telegram_bytes: u32,
+        /// Where this piece starts.
+        pub offset: u32,
+        /// The telegram's bytes from `offset`.
+        pub piece: Blob<JOURNAL_PIECE_BYTES_MAX>,
+    }
+}
+
 body_enum! {
     /// `9810`: the answer to a maintenance request (same variant).
     pub enum MaintenanceAnswer {
@@ -549,5 +679,9 @@ body_enum! {
         Backup(BackupResult) = 2,
         /// The backup was checked.
         VerifyBackup(BackupVerification) = 3,
+        /// The live figures.
+        LiveFigures(LiveFigures) = 16,
+        /// The journal entry.
+        JournalEntry(JournalEntryDetail) = 17,
     }
 }
