@@ -187,6 +187,8 @@ async fn serve_connection(
         }
     };
     origin.handshake_hash = transport.handshake_hash();
+    let live_center = center.clone();
+    let _counted = live_center.live().connection_opened();
     let mut connection = Connection { center, gate, origin, reader, transport, signed_on: None, notices_sent_up_to: 0 };
     if over_cap {
         let message = "too many connections; try again in a minute";

@@ -1,17 +1,19 @@
-//! Families 95 and 98: the operator's journal query, and the audit run by the
-//! running center on an operator's request.
+//! Families 95 and 98: the operator's journal query, the audit run by the
+//! running center on an operator's request, and what the operator console
+//! reads live (the live figures, one journal entry in full).
 
-use denbun_protocol::limits::{AUDIT_FINDINGS_MAX, JOURNAL_ROWS_MAX, MESSAGE_BYTES_MAX};
+use denbun_protocol::limits::{AUDIT_FINDINGS_MAX, JOURNAL_PIECE_BYTES_MAX, JOURNAL_ROWS_MAX, MESSAGE_BYTES_MAX};
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::telegram::inquiry::{
-    AuditResult, JournalDirection as RowDirection, JournalPage, JournalQuery, JournalRow, MaintenanceAnswer,
-    MaintenanceRequest,
+    AuditResult, JournalDirection as RowDirection, JournalEntryDetail, JournalEntryRequest, JournalPage, JournalQuery,
+    JournalRow, LiveFigures, MaintenanceAnswer, MaintenanceRequest,
 };
-use denbun_protocol::wire::{List, Text};
+use denbun_protocol::wire::{Blob, List, Text};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
-use super::Decision;
+use super::{Decision, FlowContext};
+use crate::service::live::Live;
 use crate::service::tx::Tx;
 use crate::storage::{JournalDirection, JournalEntry, StorageError};
 
@@ -98,5 +100,79 @@ pub fn maintenance(tx: &mut Tx<'_>, request: &MaintenanceRequest) -> Result<Deci
         MaintenanceRequest::Backup(_) | MaintenanceRequest::VerifyBackup(_) => {
             Ok(Decision::reject_with(RejectReason::NotPermitted, "backups are not offered by this center yet"))
         }
+        MaintenanceRequest::JournalEntry(request) => journal_entry(tx, request),
+        // The committer answers these from its own figures (see `live_figures`).
+        MaintenanceRequest::LiveFigures => {
+            Ok(Decision::reject_with(RejectReason::NotPermitted, "live figures are not kept here"))
+        }
     }
+}
+
+/// `9800` live figures: what the console's overview shows.
+pub fn live_figures(
+    tx: &mut Tx<'_>,
+    context: &FlowContext<'_>,
+    live: &Live,
+    signed_on_sessions: usize,
+) -> Result<Decision, StorageError> {
+    let now_ms = tx.now_ms();
+    let classes = List::new(live.rates(now_ms)).expect("one entry per class, fewer than TELEGRAM_CLASSES_MAX");
+    let journal_entries = tx.storage().journal_head()?.sequence;
+    Ok(Decision::answer(MaintenanceAnswer::LiveFigures(LiveFigures {
+        now_ms,
+        started_at_ms: live.started_at_ms(),
+        business_day: super::common::today(tx, context),
+        connections: live.connections(),
+        signed_on_sessions: u32::try_from(signed_on_sessions).unwrap_or(u32::MAX),
+        classes,
+        latency: live.latency(now_ms),
+        refused_last_hour: live.refused_last_hour(now_ms),
+        journal_entries,
+    })))
+}
+
+/// `9800` journal entry: one entry in full, its telegram from `offset`.
+pub fn journal_entry(tx: &mut Tx<'_>, request: &JournalEntryRequest) -> Result<Decision, StorageError> {
+    let journal_entries = tx.storage().journal_head()?.sequence;
+    let Some(entry) = tx.storage().journal(request.entry.max(1), 1)?.into_iter().next() else {
+        return Ok(Decision::reject_with(
+            RejectReason::NotFound,
+            format!("there is no journal entry {}", request.entry),
+        ));
+    };
+    if entry.sequence != request.entry {
+        return Ok(Decision::reject_with(
+            RejectReason::NotFound,
+            format!("there is no journal entry {}", request.entry),
+        ));
+    }
+    let telegram = entry.telegram.as_slice();
+    let offset = request.offset as usize;
+    if offset > telegram.len() {
+        return Ok(Decision::reject_with(
+            RejectReason::Malformed,
+            format!("entry {} holds {} bytes; offset {offset} is past its end", entry.sequence, telegram.len()),
+        ));
+    }
+    let end = telegram.len().min(offset + JOURNAL_PIECE_BYTES_MAX);
+    let piece = Blob::new(telegram[offset..end].to_vec()).expect("at most JOURNAL_PIECE_BYTES_MAX bytes");
+    Ok(Decision::answer(MaintenanceAnswer::JournalEntry(JournalEntryDetail {
+        entry: entry.sequence,
+        journal_entries,
+        previous_hash: entry.previous_hash,
+        entry_hash: entry.hash(),
+        recorded_at_ms: entry.recorded_at_ms,
+        direction: match entry.direction {
+            JournalDirection::In => RowDirection::In,
+            JournalDirection::Out => RowDirection::Out,
+        },
+        session: entry.session,
+        peer: entry.peer.clone(),
+        decoded: entry.decoded,
+        verified: entry.verified,
+        in_reply_to: entry.in_reply_to,
+        telegram_bytes: u32::try_from(telegram.len()).expect("a telegram is under 64 KiB"),
+        offset: request.offset,
+        piece,
+    })))
 }

@@ -23,7 +23,7 @@ pub mod testing;
 
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::sign::CenterFingerprint;
-use denbun_protocol::telegram::{Body, FundsRequest, PayoutsRequest, Telegram};
+use denbun_protocol::telegram::{Body, FundsRequest, MailQueueRequest, MaintenanceRequest, PayoutsRequest, Telegram};
 
 use crate::config::Config;
 use crate::credit::SimulatedCreditCompany;
@@ -92,6 +92,11 @@ pub fn records_idempotency(body: &Body) -> bool {
             | Body::Inquiry(_)
             | Body::FundsRequest(FundsRequest::Pending(_))
             | Body::PayoutsRequest(PayoutsRequest::Pending(_))
+            // What the operator console polls: keeping each answer would
+            // grow the idempotency records with every refresh.
+            | Body::JournalQuery(_)
+            | Body::MailQueueRequest(MailQueueRequest::List(_))
+            | Body::MaintenanceRequest(MaintenanceRequest::LiveFigures | MaintenanceRequest::JournalEntry(_))
     )
 }
 

@@ -225,6 +225,7 @@ impl Bench {
             mail_directory: None,
             payout_directory: Some(self.payout_directory()),
             clock,
+            live: Arc::new(crate::service::live::Live::new(0)),
         };
         let (sender, receiver) = mpsc::channel(telegrams.len().max(1));
         let mut replies: Vec<oneshot::Receiver<Reply>> = Vec::new();

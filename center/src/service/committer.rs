@@ -13,13 +13,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use denbun_protocol::header::Code;
 use denbun_protocol::reject::{Refused, RejectReason};
 use denbun_protocol::sign::{CenterFingerprint, Signer};
-use denbun_protocol::telegram::Telegram;
+use denbun_protocol::telegram::{Body, MaintenanceRequest, Telegram};
 use denbun_protocol::wire::Blob;
 use ed25519_dalek::SigningKey;
 use tokio::sync::{mpsc, oneshot};
 
+use super::live::Live;
 use super::registry::Registry;
 use super::tx::{Origin, Tx};
 use crate::config::Config;
@@ -80,6 +82,8 @@ pub struct Committer {
     /// Where exported bank transfer files are written (`DIR/payouts/`).
     pub(crate) payout_directory: Option<PathBuf>,
     pub(crate) clock: fn() -> u64,
+    /// The console's live figures: what arrived, what was refused.
+    pub(crate) live: Arc<Live>,
 }
 
 impl Committer {
@@ -143,6 +147,9 @@ impl Committer {
         if let Some(directory) = &self.payout_directory {
             crate::ledger::export::write_files(directory, &batch.writes);
         }
+        for (job, reply) in group.iter().zip(&answers) {
+            self.count(job, reply.as_ref(), now_ms);
+        }
         for (job, reply) in group.into_iter().zip(answers) {
             if let (Some(sender), Some(reply)) = (job.reply, reply) {
                 // A connection that went away no longer needs its answer; the
@@ -196,7 +203,13 @@ impl Committer {
             return Ok(Reply { answer, repeated });
         }
         let context = FlowContext { config: &self.config, fingerprint: &self.fingerprint, origin: &job.origin };
-        let decision = flows::apply(tx, &context, telegram)?;
+        let decision = match telegram.body() {
+            // Live figures are the committer's own, not the storage's.
+            Body::MaintenanceRequest(MaintenanceRequest::LiveFigures) => {
+                flows::maintenance::live_figures(tx, &context, &self.live, self.registry.signed_on_sessions())?
+            }
+            _ => flows::apply(tx, &context, telegram)?,
+        };
         let (answer, transient) = match decision {
             Decision::Answer(body) => {
                 let answer = Signer::center(&self.signing_key)
@@ -223,6 +236,18 @@ impl Committer {
             );
         }
         Ok(Reply { answer, repeated: false })
+    }
+
+    /// Counts a received telegram for the live figures (echo answers and
+    /// the center's own probes are not traffic).
+    fn count(&self, job: &Job, reply: Option<&Reply>, now_ms: u64) {
+        let code = match &job.inbound {
+            Inbound::Verified(telegram) => telegram.code().base().number(),
+            Inbound::Refused { refused, .. } => refused.code(),
+            Inbound::Record { .. } => return,
+        };
+        let refused = reply.is_some_and(|reply| reply.answer.get(1..3) == Some(&Code::REJECT.number().to_be_bytes()));
+        self.live.telegram(code, refused, now_ms);
     }
 
     fn reject(&self, refused: &Refused, reason: RejectReason, message: Option<&str>, now_ms: u64) -> Vec<u8> {

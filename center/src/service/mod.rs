@@ -2,6 +2,7 @@
 //! registry of signed-on sessions, shared by every connection.
 
 pub mod committer;
+pub mod live;
 pub mod registry;
 pub mod tx;
 
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::storage::{PartyRecord, Storage, StorageError};
 use committer::{Committer, Inbound, Job, Reply};
+use live::Live;
 use registry::Registry;
 use tx::Origin;
 
@@ -50,6 +52,7 @@ pub struct Center {
     registry: Arc<Registry>,
     committer: mpsc::Sender<Job>,
     next_session: AtomicU64,
+    live: Arc<Live>,
 }
 
 /// The committer thread; join it after the last [`Center`] handle is dropped.
@@ -92,7 +95,9 @@ impl Center {
             None => None,
         };
         let (sender, receiver) = mpsc::channel(COMMIT_QUEUE_JOBS_MAX);
+        let live = Arc::new(Live::new(now_ms()));
         let committer = Committer {
+            live: live.clone(),
             storage: storage.clone(),
             signing_key: signing_key.clone(),
             fingerprint,
@@ -113,6 +118,7 @@ impl Center {
             registry,
             committer: sender,
             next_session: AtomicU64::new(1),
+            live,
         };
         Ok((Arc::new(center), CommitterThread(thread)))
     }
@@ -152,6 +158,11 @@ impl Center {
         &self.registry
     }
 
+    /// The live figures the console shows.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
     /// A new session id.
     pub fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
@@ -161,8 +172,12 @@ impl Center {
     pub async fn submit(&self, origin: Origin, inbound: Inbound) -> Result<Reply, ShuttingDown> {
         let (sender, receiver) = oneshot::channel();
         let job = Job { origin, inbound, reply: Some(sender) };
+        let started = std::time::Instant::now();
         self.committer.send(job).await.map_err(|_| ShuttingDown)?;
-        receiver.await.map_err(|_| ShuttingDown)
+        let reply = receiver.await.map_err(|_| ShuttingDown)?;
+        let latency_us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.live.answered(latency_us, now_ms());
+        Ok(reply)
     }
 
     /// Journals a telegram that needs no answer (echo probes).
