@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod demo;
 pub mod keys;
 pub mod line;
+pub mod money;
 pub mod outbox;
 pub mod services;
 pub mod session;
