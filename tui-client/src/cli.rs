@@ -14,7 +14,9 @@
 mod account;
 mod apply;
 mod input;
+pub mod money;
 mod register;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,10 +81,31 @@ pub enum Verb {
     Outbox,
     /// Send the telegrams waiting in the outbox (password A only).
     Send,
+    /// Top up your prepaid card (member): by credit at once, or by transfer or
+    /// registered mail when the money arrives.
+    Topup(money::TopUpArgs),
+    /// List the stores, or page and search a store's catalog.
+    Catalog(money::CatalogArgs),
+    /// Pay a store for items at its current catalog's prices (member).
+    Pay(money::PayArgs),
+    /// Deliver a purchase (store): upload a digital item sealed to the member,
+    /// or report a mail-order shipment.
+    Deliver(money::DeliverArgs),
+    /// Fetch a digital item, check it against the catalog and acknowledge it (member).
+    Download(money::DownloadArgs),
+    /// Claim payment for delivered purchases (store).
+    Claim(money::ClaimArgs),
+    /// Give back part or all of a purchase to the member (store).
+    Refund(money::RefundArgs),
+    /// Your signed statement over a range of days.
+    Statement(money::StatementArgs),
+    /// Fetch your notices, keep them in your history and acknowledge them.
+    Notices,
     /// Open the full-screen terminal as a member (buyer).
     Member,
-    /// Open the full-screen terminal as a store clerk (seller).
-    Store,
+    /// Open the full-screen terminal as a store clerk (seller), or work on the
+    /// store's catalog draft headless (`denbun store catalog import|export|publish`).
+    Store(store::StoreArgs),
     /// Start a demo center on this machine with a member and two stores, and
     /// open the member terminal against it.
     Demo(crate::demo::DemoArgs),
@@ -180,8 +203,20 @@ pub fn run(cli: Cli, runtime: &Runtime) -> Result<(), CliError> {
         Verb::SignOn => account::sign_on(&context, runtime),
         Verb::Outbox => account::outbox(&context),
         Verb::Send => account::send(&context, runtime),
+        Verb::Topup(arguments) => money::top_up(&context, runtime, &arguments),
+        Verb::Catalog(arguments) => money::catalog(&context, runtime, &arguments),
+        Verb::Pay(arguments) => money::pay(&context, runtime, &arguments),
+        Verb::Deliver(arguments) => money::deliver(&context, runtime, &arguments),
+        Verb::Download(arguments) => money::download(&context, runtime, &arguments),
+        Verb::Claim(arguments) => money::claim(&context, runtime, &arguments),
+        Verb::Refund(arguments) => money::refund(&context, runtime, &arguments),
+        Verb::Statement(arguments) => money::statement(&context, runtime, &arguments),
+        Verb::Notices => money::show_notices(&context, runtime),
         Verb::Member => open_terminal(context, runtime, crate::terminal::app::Mode::Member),
-        Verb::Store => open_terminal(context, runtime, crate::terminal::app::Mode::Store),
+        Verb::Store(store::StoreArgs { action: Some(action) }) => store::run(&context, runtime, &action),
+        Verb::Store(store::StoreArgs { action: None }) => {
+            open_terminal(context, runtime, crate::terminal::app::Mode::Store)
+        }
         Verb::Demo(arguments) => crate::demo::run(&arguments, runtime).map_err(CliError::Failed),
     }
 }

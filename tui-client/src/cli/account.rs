@@ -11,7 +11,7 @@ use super::{CliError, Context};
 use crate::session::{Completed, date_of_unix_ms, run_outbox, unix_time_ms};
 use crate::vault::{UnlockedVault, Vault};
 
-fn open_vault(context: &Context) -> Result<UnlockedVault, CliError> {
+pub(super) fn open_vault(context: &Context) -> Result<UnlockedVault, CliError> {
     let path = context.existing_key_file()?;
     let password_a = input::password(Which::A)?;
     eprintln!("Opening the key file...");
