@@ -17,6 +17,8 @@ use denbun_tests::{TestCenter, binary};
 const SCREEN_WAIT: Duration = Duration::from_secs(30);
 /// How often the screen is read while waiting.
 const POLL: Duration = Duration::from_millis(100);
+/// Between two keys, so the terminal reads them as two.
+const KEY_PAUSE: Duration = Duration::from_millis(60);
 
 /// A private tmux server (its own socket), killed when dropped.
 struct Tmux {
@@ -46,10 +48,13 @@ impl Tmux {
         assert!(output.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&output.stderr));
     }
 
+    /// Presses `keys` one at a time. An Escape followed at once by a letter
+    /// reads as Alt+letter, so each key goes on its own, after a short pause.
     fn keys(&self, name: &str, keys: &[&str]) {
-        let mut arguments = vec!["send-keys", "-t", name];
-        arguments.extend_from_slice(keys);
-        assert!(self.run(&arguments).status.success(), "send-keys {keys:?}");
+        for key in keys {
+            assert!(self.run(&["send-keys", "-t", name, key]).status.success(), "send-keys {key}");
+            std::thread::sleep(KEY_PAUSE);
+        }
     }
 
     /// Types `text` literally.
@@ -189,11 +194,12 @@ fn store_with_a_draft(center: &TestCenter, scratch: &Path, card: &Path) -> (Path
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_registers_tops_up_buys_downloads_and_reads_the_history_offline_in_the_real_terminal() {
-    let center = TestCenter::start().await;
+    let mut center = TestCenter::start().await;
     let scratch = tempfile::tempdir().unwrap();
     let card = scratch.path().join("center.pub");
     center.identity().write(&card).unwrap();
     let member_profile = scratch.path().join("member");
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| {
         let (store_profile, content) = store_with_a_draft(&center, scratch.path(), &card);
         let tmux = Tmux::new();
@@ -317,6 +323,25 @@ async fn a_member_registers_tops_up_buys_downloads_and_reads_the_history_offline
         tmux.keys("store", &["Escape"]);
         tmux.wait_for("store", &["delivered"]);
 
+        // The line drops: a payment made meanwhile waits in the outbox, and
+        // goes out by itself when the center is back (on another port).
+        tmux.keys("member", &["Escape", "s"]);
+        tmux.wait_for("member", &["Stores, page 1 of 1"]);
+        tmux.keys("member", &["Enter"]);
+        tmux.wait_for("member", &["Gyokuro, 100 g"]);
+        tmux.keys("member", &["Down", "a"]);
+        runtime.block_on(center.stop());
+        tmux.wait_for("member", &["○ down, retrying"]);
+        tmux.keys("member", &["c"]);
+        tmux.wait_for("member", &["Total 1,800 yen"]);
+        tmux.keys("member", &["Enter"]);
+        tmux.wait_for("member", &["The line is down: the signed payment waits in the outbox"]);
+        tmux.keys("member", &["y"]);
+        tmux.wait_for("member", &["kept in the outbox", "outbox 1"]);
+        runtime.block_on(center.start_again());
+        center.identity().write(&card).unwrap();
+        tmux.wait_for("member", &["Paid 1,800 yen", "7,700 yen │ outbox 0", "● signed on"]);
+
         // Quit (nothing unsent: no question) and come back offline with password A.
         tmux.keys("member", &["Escape", "q"]);
         let ended = tmux.wait_ended("member");
@@ -338,4 +363,50 @@ async fn a_member_registers_tops_up_buys_downloads_and_reads_the_history_offline
         tmux.wait_ended("offline");
     });
     center.assert_audit_passes();
+}
+
+/// How long the demo may take to make its center and three key files.
+const DEMO_WAIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn the_demo_registers_everyone_opens_the_member_terminal_and_stops_its_center_on_quit() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("demo");
+    let (denbun, center) = (binary("denbun"), binary("denbun-center"));
+    assert_eq!(denbun.parent(), center.parent(), "the demo finds the center beside denbun");
+    let tmux = Tmux::new();
+    tmux.open(
+        "demo",
+        &format!(
+            "{} demo --no-wait --data {}; echo TERMINAL-ENDED status $?; sleep 60",
+            denbun.display(),
+            data.display()
+        ),
+    );
+    let deadline = Instant::now() + DEMO_WAIT;
+    let screen = loop {
+        let screen = tmux.screen("demo");
+        if screen.contains("Demo: password A is") {
+            break screen;
+        }
+        assert!(!screen.contains("TERMINAL-ENDED"), "the demo ended early:\n{screen}");
+        assert!(Instant::now() < deadline, "the demo never opened the member terminal:\n{screen}");
+        std::thread::sleep(POLL);
+    };
+    let password_a = std::fs::read_to_string(data.join("secrets/member-password-a")).unwrap();
+    assert!(screen.contains(&password_a), "the demo shows its passwords:\n{screen}");
+    tmux.type_text("demo", &password_a);
+    tmux.keys("demo", &["Enter"]);
+    // The demo funded the card and the stores published their catalogs.
+    tmux.wait_for("demo", &["M00000001 Hanako Yamada", "Balance   10,000 yen"]);
+    let readme = std::fs::read_to_string(data.join("README.txt")).unwrap();
+    for expected in ["--profile", "tea-house", "kanda-books", "funds pending", "version 1 published", "card 1 issued"] {
+        assert!(readme.contains(expected), "the demo's instructions name {expected}:\n{readme}");
+    }
+    assert!(data.join("tea-house/catalog.csv").exists(), "the store terminal finds the draft");
+    tmux.keys("demo", &["q"]);
+    let ended = tmux.wait_ended("demo");
+    assert!(ended.contains("TERMINAL-ENDED status 0"), "{ended}");
+    let log = std::fs::read_to_string(data.join("center.log")).unwrap();
+    assert!(log.contains("denbun-center: stopped"), "the center stopped cleanly on SIGTERM:\n{log}");
 }

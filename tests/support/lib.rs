@@ -148,6 +148,12 @@ impl TestCenter {
             .expect("the committer made everything durable");
     }
 
+    /// Starts a stopped center again on the same data (on a new port), so a
+    /// test can act while it is down first.
+    pub async fn start_again(&mut self) {
+        self.run().await;
+    }
+
     /// Stops and starts again on the same data (on a new port).
     pub async fn restart(&mut self) {
         self.stop().await;
