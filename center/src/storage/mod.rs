@@ -158,7 +158,21 @@ pub trait Storage: Send + Sync + 'static {
     fn telegram_hours(&self, first_hour: u64, hours: u64) -> Result<Vec<TelegramHour>, StorageError>;
 
     /// Applies `batch` atomically; returns once it is durable.
+    ///
+    /// After a failure that may have left part of a batch in the engine's
+    /// memory (the write went in, the flush failed), every later commit fails
+    /// too until the center restarts and recovers what is on disk: after a
+    /// failed fsync nobody knows what the disk holds (PostgreSQL's "fsyncgate").
     fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError>;
+
+    /// Every stored record as raw key and value bytes, in key order, for a
+    /// backup's snapshot; `visit` returns false to stop. The layout of keys
+    /// and values is the table in `sled_store.rs`, not anything of sled's.
+    fn for_each_raw(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), StorageError>;
+
+    /// Inserts raw records from a backup's snapshot (into a storage being
+    /// restored, before it serves); durable on return.
+    fn load_raw(&self, records: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StorageError>;
 
     /// Bytes the data uses on disk (for statistics and the performance table).
     fn size_on_disk_bytes(&self) -> Result<u64, StorageError>;

@@ -78,6 +78,9 @@ const PREFIX_TELEGRAM_HOUR: u8 = b't';
 pub struct SledStorage {
     database: sled::Db,
     tree: sled::Tree,
+    /// Set when a write or flush failed: sled may hold part of it in memory
+    /// only, so nothing more is committed until a restart recovers the disk.
+    poisoned: std::sync::atomic::AtomicBool,
 }
 
 impl SledStorage {
@@ -91,7 +94,14 @@ impl SledStorage {
             .open()
             .map_err(io_error)?;
         let tree = database.open_tree("center").map_err(io_error)?;
-        Ok(Self { database, tree })
+        Ok(Self { database, tree, poisoned: std::sync::atomic::AtomicBool::new(false) })
+    }
+
+    /// Marks the storage unusable for writes after `error` (see `poisoned`).
+    fn poison(&self, error: StorageError) -> StorageError {
+        self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::error!(%error, "a write to the database failed; nothing more is written until the center restarts");
+        error
     }
 
     fn get_record<T: Wire>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -316,6 +326,11 @@ impl Storage for SledStorage {
         if batch.is_empty() {
             return Ok(());
         }
+        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StorageError::Io(
+                "an earlier write failed, so the database refuses writes until the center restarts".to_owned(),
+            ));
+        }
         let mut sled_batch = sled::Batch::default();
         let mut head: Option<JournalHead> = None;
         // Journal entries counted per UTC hour, added to the stored counts below.
@@ -373,6 +388,29 @@ impl Storage for SledStorage {
         }
         if let Some(head) = head {
             sled_batch.insert(&[PREFIX_JOURNAL_HEAD], encode(&head));
+        }
+        fail::fail_point!("storage.before_write", |_| Err(StorageError::Io("failpoint storage.before_write".into())));
+        self.tree.apply_batch(sled_batch).map_err(|error| self.poison(io_error(error)))?;
+        fail::fail_point!("storage.before_flush", |_| Err(self.poison(StorageError::Io("failpoint".into()))));
+        self.database.flush().map_err(|error| self.poison(io_error(error)))?;
+        fail::fail_point!("storage.after_flush", |_| Err(self.poison(StorageError::Io("failpoint".into()))));
+        Ok(())
+    }
+
+    fn for_each_raw(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), StorageError> {
+        for item in self.tree.iter() {
+            let (key, value) = item.map_err(io_error)?;
+            if !visit(&key, &value) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn load_raw(&self, records: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StorageError> {
+        let mut sled_batch = sled::Batch::default();
+        for (key, value) in records {
+            sled_batch.insert(key.as_slice(), value.as_slice());
         }
         self.tree.apply_batch(sled_batch).map_err(io_error)?;
         self.database.flush().map_err(io_error)?;
