@@ -81,7 +81,7 @@ fn row(entry: &JournalEntry) -> JournalRow {
     }
 }
 
-/// `9800`: the audit on request. Backups come with the reliability work.
+/// `9800`: the audit on request, and what a center without a backup location answers to backups.
 pub fn maintenance(tx: &mut Tx<'_>, request: &MaintenanceRequest) -> Result<Decision, StorageError> {
     match request {
         MaintenanceRequest::Audit => {
@@ -98,7 +98,11 @@ pub fn maintenance(tx: &mut Tx<'_>, request: &MaintenanceRequest) -> Result<Deci
             Ok(Decision::answer(MaintenanceAnswer::Audit(AuditResult { passed: report.passed(), findings })))
         }
         MaintenanceRequest::Backup(_) | MaintenanceRequest::VerifyBackup(_) => {
-            Ok(Decision::reject_with(RejectReason::NotPermitted, "backups are not offered by this center yet"))
+            // A center with a backup location answers these in the committer (`backup.rs`).
+            Ok(Decision::reject_with(
+                RejectReason::NotPermitted,
+                "this center runs without a backup location; start it with serve --backup-dir DIR",
+            ))
         }
         MaintenanceRequest::JournalEntry(request) => journal_entry(tx, request),
         // The committer answers these from its own figures (see `live_figures`).

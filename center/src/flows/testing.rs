@@ -226,6 +226,7 @@ impl Bench {
             payout_directory: Some(self.payout_directory()),
             clock,
             live: Arc::new(crate::service::live::Live::new(0)),
+            backup: None,
         };
         let (sender, receiver) = mpsc::channel(telegrams.len().max(1));
         let mut replies: Vec<oneshot::Receiver<Reply>> = Vec::new();

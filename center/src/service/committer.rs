@@ -26,7 +26,7 @@ use super::registry::Registry;
 use super::tx::{Origin, Tx};
 use crate::config::Config;
 use crate::flows::{self, Decision, FlowContext};
-use crate::storage::{IdempotencyRecord, JournalDirection, JournalHead, Storage, StorageError, Write};
+use crate::storage::{IdempotencyRecord, JournalDirection, JournalHead, Storage, StorageError, Write, WriteBatch};
 
 /// What a connection hands the committer.
 pub enum Inbound {
@@ -84,6 +84,8 @@ pub struct Committer {
     pub(crate) clock: fn() -> u64,
     /// The console's live figures: what arrived, what was refused.
     pub(crate) live: Arc<Live>,
+    /// The backup location each group is shipped to before it commits.
+    pub(crate) backup: Option<crate::backup::BackupSite>,
 }
 
 impl Committer {
@@ -125,7 +127,7 @@ impl Committer {
         let (batch, new_head, notified) = tx.finish();
         let failure = match failure {
             Some(error) => Some(error),
-            None => self.storage.commit(&batch).err(),
+            None => self.make_durable(&batch, &head, &new_head).err(),
         };
         if let Some(error) = failure {
             // Nothing of the group was applied: every telegram is refused as
@@ -143,6 +145,7 @@ impl Committer {
             }
             return head;
         }
+        fail::fail_point!("committer.before_answer", |_| new_head.clone());
         self.write_letter_files(&batch.writes);
         if let Some(directory) = &self.payout_directory {
             crate::ledger::export::write_files(directory, &batch.writes);
@@ -161,6 +164,22 @@ impl Committer {
             self.registry.notify(party);
         }
         new_head
+    }
+
+    /// Ships the group to the backup location (when there is one), then
+    /// commits it; a failed commit takes the shipped group back.
+    fn make_durable(&self, batch: &WriteBatch, before: &JournalHead, after: &JournalHead) -> Result<(), StorageError> {
+        let Some(site) = &self.backup else { return self.storage.commit(batch) };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        site.ship(before, after, batch)
+            .map_err(|error| StorageError::Io(format!("shipping to the backup location failed: {error}")))?;
+        let committed = self.storage.commit(batch);
+        if committed.is_err() {
+            site.unship();
+        }
+        committed
     }
 
     fn apply(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Option<Reply>, StorageError> {
@@ -208,6 +227,13 @@ impl Committer {
             Body::MaintenanceRequest(MaintenanceRequest::LiveFigures) => {
                 flows::maintenance::live_figures(tx, &context, &self.live, self.registry.signed_on_sessions())?
             }
+            // Backups are the committer's own too: taken between two commits.
+            Body::MaintenanceRequest(
+                request @ (MaintenanceRequest::Backup(_) | MaintenanceRequest::VerifyBackup(_)),
+            ) => match &self.backup {
+                Some(site) => site.maintenance(tx, request)?,
+                None => flows::apply(tx, &context, telegram)?,
+            },
             _ => flows::apply(tx, &context, telegram)?,
         };
         let (answer, transient) = match decision {

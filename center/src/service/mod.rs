@@ -74,6 +74,18 @@ impl Center {
         storage: Arc<dyn Storage>,
         data_directory: Option<PathBuf>,
     ) -> std::io::Result<(Arc<Center>, CommitterThread)> {
+        Self::start_with_backup(config, keys, storage, data_directory, None)
+    }
+
+    /// [`Center::start`], shipping every group to `backup` (opened with
+    /// [`crate::backup::BackupSite::open`]) before it commits.
+    pub fn start_with_backup(
+        config: Config,
+        keys: &CenterKeyContents,
+        storage: Arc<dyn Storage>,
+        data_directory: Option<PathBuf>,
+        backup: Option<crate::backup::BackupSite>,
+    ) -> std::io::Result<(Arc<Center>, CommitterThread)> {
         let signing_key = keys.signing_key();
         let fingerprint = CenterFingerprint::of(&signing_key.verifying_key());
         let noise_key = CenterNoiseKey::from_secret_bytes(keys.noise_secret_key.expose());
@@ -106,6 +118,7 @@ impl Center {
             mail_directory,
             payout_directory,
             clock: now_ms,
+            backup,
         };
         let thread = std::thread::Builder::new().name("committer".to_owned()).spawn(move || committer.run(receiver))?;
         let center = Center {
