@@ -21,6 +21,8 @@ use denbun_protocol::telegram::inquiry::{LetterQuery, MailQueueAnswer, MailQueue
 use denbun_protocol::wire::{Blob, Text};
 use rand_core::OsRng;
 
+mod backup_cli;
+
 /// File names inside the data directory.
 const CONFIG_FILE: &str = "center.toml";
 const KEY_FILE: &str = "center.key";
@@ -66,6 +68,11 @@ enum Command {
         /// Listen here instead of center.toml's address (port 0: any free port).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// The backup location: every committed group is shipped there before
+        /// it is answered, after a backup taken at start if needed
+        /// (docs/reliability.md).
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
     },
     /// Check the data offline; exits non-zero naming what is wrong. The center must be stopped.
     Audit {
@@ -83,6 +90,8 @@ enum Command {
     },
     #[command(flatten)]
     Money(MoneyCommand),
+    #[command(flatten)]
+    Backups(backup_cli::BackupCommand),
 }
 
 /// The operator's money commands, each through the running center.
@@ -146,13 +155,16 @@ enum MailAction {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "failpoints")]
+    let _failpoints = backup_cli::failpoints();
     let arguments = Arguments::parse();
     let result = match arguments.command {
         Command::Init { data, name, listen } => init(&data, &name, &listen),
-        Command::Serve { data, listen } => serve(&data, listen),
+        Command::Serve { data, listen, backup_dir } => serve(&data, listen, backup_dir.as_deref()),
         Command::Audit { data } => run_audit(&data),
         Command::Mail { action } => mail(action, &arguments.operator),
         Command::Money(command) => money(command, &arguments.operator),
+        Command::Backups(command) => backup_cli::run(command, &arguments.operator),
     };
     match result {
         Ok(code) => code,
@@ -282,7 +294,7 @@ fn open_storage(data: &Path, purpose: &str) -> Result<SledStorage, String> {
     })
 }
 
-fn serve(data: &Path, listen: Option<std::net::SocketAddr>) -> Result<ExitCode, String> {
+fn serve(data: &Path, listen: Option<std::net::SocketAddr>, backup_dir: Option<&Path>) -> Result<ExitCode, String> {
     let (mut config, keys) = open_center(data)?;
     if let Some(listen) = listen {
         config.listen = listen;
@@ -294,7 +306,11 @@ fn serve(data: &Path, listen: Option<std::net::SocketAddr>) -> Result<ExitCode, 
         .build()
         .map_err(|error| format!("cannot start the runtime: {error}"))?;
     let listen_address = config.listen;
-    let (center, committer) = Center::start(config, &keys, storage, Some(data.to_owned()))
+    let backup = match backup_dir {
+        Some(location) => Some(backup_cli::open_site(location, data, keys.signing_key(), storage.as_ref())?),
+        None => None,
+    };
+    let (center, committer) = Center::start_with_backup(config, &keys, storage, Some(data.to_owned()), backup)
         .map_err(|error| format!("cannot start the committer: {error}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen_address)
