@@ -1,6 +1,7 @@
 //! End-to-end tests.
 
 mod abuse;
+mod backup;
 mod center;
 mod center_binary;
 mod cli;

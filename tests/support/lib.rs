@@ -545,6 +545,10 @@ pub struct ChildCenter {
     child: Option<std::process::Child>,
     /// How many times `serve` was started.
     pub starts: usize,
+    /// More arguments for `serve` (e.g. `--backup-dir DIR`).
+    pub serve_arguments: Vec<std::ffi::OsString>,
+    /// More environment for `serve` (e.g. `FAILPOINTS` in a failpoints build).
+    pub serve_environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl ChildCenter {
@@ -562,7 +566,15 @@ impl ChildCenter {
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let center = ChildCenter { data, address: format!("127.0.0.1:{port}"), secrets, child: None, starts: 0 };
+        let center = ChildCenter {
+            data,
+            address: format!("127.0.0.1:{port}"),
+            secrets,
+            child: None,
+            starts: 0,
+            serve_arguments: Vec::new(),
+            serve_environment: Vec::new(),
+        };
         let output = center
             .command()
             .args(["init", "--data"])
@@ -617,6 +629,8 @@ impl ChildCenter {
             .command()
             .args(["serve", "--data"])
             .arg(&self.data)
+            .args(&self.serve_arguments)
+            .envs(self.serve_environment.iter().map(|(name, value)| (name, value)))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .env("DENBUN_LOG", "warn")
@@ -632,6 +646,24 @@ impl ChildCenter {
         }
         self.starts += 1;
         self.child = Some(child);
+    }
+
+    /// Whether `serve` is running (started, and not killed, stopped or found dead).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Whether `serve` ended by itself (a crash, e.g. a failpoint); the dead
+    /// process is reaped, so [`ChildCenter::start`] may be called again.
+    pub fn exited(&mut self) -> bool {
+        let ended = match self.child.as_mut() {
+            Some(child) => child.try_wait().expect("poll the child").is_some(),
+            None => false,
+        };
+        if ended {
+            self.child = None;
+        }
+        ended
     }
 
     /// SIGKILL, and wait for it to die.
