@@ -32,11 +32,23 @@ fn main() -> ExitCode {
     let password_a = Password::new(line.trim_end_matches('\n').to_owned());
     line.clear();
 
-    let mut vault = match Vault::open_with(&PathBuf::from(path), &password_a, VaultConfig::test_only_fast()) {
-        Ok(vault) => vault,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::FAILURE;
+    // The parent reads the file (taking its lock) between children, and while
+    // it holds the lock another thread of the test process may fork: the
+    // forked child shares the lock until it execs. So "in use" can be true for
+    // a moment; wait it out, briefly and boundedly.
+    let path = PathBuf::from(path);
+    let mut attempts_left = 200u32;
+    let mut vault = loop {
+        match Vault::open_with(&path, &password_a, VaultConfig::test_only_fast()) {
+            Ok(vault) => break vault,
+            Err(denbun_client::vault::VaultError::InUse { .. }) if attempts_left > 0 => {
+                attempts_left -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
         }
     };
     let mut stdout = std::io::stdout().lock();

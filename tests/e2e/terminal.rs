@@ -46,6 +46,11 @@ impl Tmux {
     fn open(&self, name: &str, command: &str) {
         let output = self.run(&["new-session", "-d", "-s", name, "-x", "80", "-y", "24", command]);
         assert!(output.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&output.stderr));
+        // tmux holds an Escape for escape-time (500 ms by default) and sends
+        // it glued to the next key as Alt+key; on a loaded machine our pause
+        // between keys can fall inside that window. Pass keys through at once.
+        let output = self.run(&["set-option", "-s", "escape-time", "0"]);
+        assert!(output.status.success(), "tmux set-option: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     /// Presses `keys` one at a time. An Escape followed at once by a letter
