@@ -145,9 +145,13 @@ pub struct Rejection {
 
 impl Rejection {
     /// Whether sending the same telegram again later may succeed (the center
-    /// was busy, limited the rate, could not store, failed internally, wants a
-    /// sign-on first, or the account is frozen for now). For every other
-    /// reason the same telegram will always be refused.
+    /// was busy, limited the rate, could not store, failed internally, or
+    /// wants a sign-on first): these are the refusals the center does not
+    /// keep as the telegram's answer. For every other reason the center keeps
+    /// its signed refusal under the telegram's processing number and answers
+    /// a repeat with it, byte for byte, so the same telegram is refused
+    /// forever. That includes a frozen account: the refusal stands after the
+    /// account is unfrozen, and the member signs the payment again then.
     pub fn retry_may_succeed(&self) -> bool {
         matches!(
             self.reason,
@@ -156,7 +160,6 @@ impl Rejection {
                 | RejectReason::StorageUnavailable
                 | RejectReason::InternalError
                 | RejectReason::NotSignedOn
-                | RejectReason::Frozen
         )
     }
 }
@@ -254,7 +257,6 @@ mod tests {
             RejectReason::StorageUnavailable,
             RejectReason::InternalError,
             RejectReason::NotSignedOn,
-            RejectReason::Frozen,
         ];
         for reason in RejectReason::ALL {
             let rejection = rejection(*reason);
