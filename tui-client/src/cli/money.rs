@@ -308,7 +308,9 @@ impl Signed {
         if self.signed_on
             && let Ok(number) = self.vault.allocate_processing_number()
         {
-            let _ = runtime.block_on(tokio::time::timeout(SIGN_OFF_TIMEOUT, self.session.sign_off(number)));
+            // The deadline is made inside the runtime, which owns the timers.
+            let session = &self.session;
+            let _ = runtime.block_on(async { tokio::time::timeout(SIGN_OFF_TIMEOUT, session.sign_off(number)).await });
         }
     }
 }
