@@ -6,6 +6,7 @@ mod center;
 mod center_binary;
 mod cli;
 mod crash;
+mod money;
 mod operator_binary;
 mod terminal;
 mod vault_crash;
