@@ -11,11 +11,11 @@ use clap::{Subcommand, ValueEnum};
 use denbun_protocol::header::{MemberNumber, StoreNumber};
 use denbun_protocol::telegram::Body;
 use denbun_protocol::telegram::inquiry::{
-    Inquiry, InquiryAnswer, MemberDetail, ReportRequest, Search, StoreDetail, TransactionDetail,
+    CardRows, Inquiry, InquiryAnswer, MemberDetail, ReportRequest, Search, StoreDetail, TransactionDetail,
 };
 use denbun_protocol::telegram::operator::{
     ExportFormat, FundsAnswer, FundsConfirmation, FundsRejection, FundsRequest, PageRequest, PayoutApproval,
-    PayoutExecution, PayoutExport, PayoutsAnswer, PayoutsRequest,
+    PayoutExecution, PayoutExport, PayoutsAnswer, PayoutsRequest, PendingClaimRow, PendingFundsRow,
 };
 use denbun_protocol::telegram::payout::AscendingNumbers;
 use denbun_protocol::telegram::statement::DateRange;
@@ -134,7 +134,8 @@ fn unexpected(body: &Body) -> String {
     format!("the center answered with telegram {}, which this command does not expect", body.code())
 }
 
-fn yen(value: u64) -> String {
+/// An amount for people: `12,345 yen`.
+pub fn yen(value: u64) -> String {
     format!("{} yen", group_thousands(value))
 }
 
@@ -155,15 +156,7 @@ pub async fn funds(operator: &mut Operator, command: &FundsCommand) -> CommandRe
                 };
                 for row in listing.rows.iter() {
                     rows += 1;
-                    let _ = writeln!(
-                        text,
-                        "{:<16} {}  {:<22} {:>14}  asked {}",
-                        row.reference.as_str(),
-                        row.member,
-                        format!("{:?}", row.channel),
-                        yen(row.amount.get()),
-                        format_utc(row.requested_at_ms)
-                    );
+                    let _ = writeln!(text, "{}", render_pending_funds(row));
                 }
                 if page + 1 >= listing.page_count {
                     break;
@@ -208,9 +201,7 @@ pub async fn funds(operator: &mut Operator, command: &FundsCommand) -> CommandRe
     }
 }
 
-async fn pending_claims(
-    operator: &mut Operator,
-) -> Result<Vec<denbun_protocol::telegram::operator::PendingClaimRow>, String> {
+async fn pending_claims(operator: &mut Operator) -> Result<Vec<PendingClaimRow>, String> {
     let mut claims = Vec::new();
     for page in 0..PAGES_MAX {
         let answer = operator.request(PayoutsRequest::Pending(PageRequest { page })).await.map_err(refused)?;
@@ -237,15 +228,7 @@ pub async fn payouts(operator: &mut Operator, command: &PayoutsCommand) -> Comma
             let mut total = 0u64;
             for claim in &claims {
                 total += claim.amount.get();
-                let _ = writeln!(
-                    text,
-                    "claim {:>8}  {}  {:>14}  {} purchases  claimed {}",
-                    claim.claim_number,
-                    claim.store,
-                    yen(claim.amount.get()),
-                    claim.transactions,
-                    format_utc(claim.claimed_at_ms)
-                );
+                let _ = writeln!(text, "{}", render_claim(claim));
             }
             let _ = writeln!(text, "{} claims, {} in all.", claims.len(), yen(total));
             Ok(text)
@@ -367,24 +350,56 @@ pub async fn members(operator: &mut Operator, command: &PartyCommand) -> Command
             };
             let mut text = render_member(&detail);
             if let InquiryAnswer::Cards(cards) = inquiry(operator, Inquiry::Cards(member)).await? {
-                for card in cards.rows.iter() {
-                    let _ = writeln!(
-                        text,
-                        "  card {:>8}  face {:>12}  left {:>12}  {:?}, issued {}",
-                        card.card_number,
-                        yen(card.face_value.get()),
-                        yen(card.remaining.get()),
-                        card.channel,
-                        format_utc(card.issued_at_ms)
-                    );
-                }
+                text.push_str(&render_cards(&cards));
             }
             Ok(text)
         }
     }
 }
 
-fn render_member(detail: &MemberDetail) -> String {
+/// One top-up waiting for money, on one line.
+pub fn render_pending_funds(row: &PendingFundsRow) -> String {
+    format!(
+        "{:<16} {}  {:<22} {:>14}  asked {}",
+        row.reference.as_str(),
+        row.member,
+        format!("{:?}", row.channel),
+        yen(row.amount.get()),
+        format_utc(row.requested_at_ms)
+    )
+}
+
+/// One payment claim waiting for approval, on one line.
+pub fn render_claim(claim: &PendingClaimRow) -> String {
+    format!(
+        "claim {:>8}  {}  {:>14}  {} purchases  claimed {}",
+        claim.claim_number,
+        claim.store,
+        yen(claim.amount.get()),
+        claim.transactions,
+        format_utc(claim.claimed_at_ms)
+    )
+}
+
+/// A member's cards, one line each.
+pub fn render_cards(cards: &CardRows) -> String {
+    let mut text = String::new();
+    for card in cards.rows.iter() {
+        let _ = writeln!(
+            text,
+            "  card {:>8}  face {:>12}  left {:>12}  {:?}, issued {}",
+            card.card_number,
+            yen(card.face_value.get()),
+            yen(card.remaining.get()),
+            card.channel,
+            format_utc(card.issued_at_ms)
+        );
+    }
+    text
+}
+
+/// One member in full, as `members show` prints it.
+pub fn render_member(detail: &MemberDetail) -> String {
     format!(
         "{}  {}\n  address   {}\n  born      {}\n  state     {:?}\n  balance   {}\n  cards     {}\n  purchases {}\n  key       {}\n",
         detail.member,
@@ -399,7 +414,8 @@ fn render_member(detail: &MemberDetail) -> String {
     )
 }
 
-fn render_store(detail: &StoreDetail) -> String {
+/// One store in full, as `stores show` prints it.
+pub fn render_store(detail: &StoreDetail) -> String {
     format!(
         "{}  {}\n  clerk     {}\n  address   {}\n  state     {:?}\n  payable   {}\n  paid out  {}\n  catalog   version {}\n  account   {}\n",
         detail.store,
@@ -424,7 +440,8 @@ fn render_store(detail: &StoreDetail) -> String {
     )
 }
 
-fn render_transaction(detail: &TransactionDetail) -> String {
+/// One purchase in full, as `transactions show` prints it.
+pub fn render_transaction(detail: &TransactionDetail) -> String {
     let mut text = format!(
         "transaction {}  {} paid {} to {} (catalog version {})\n  state     {:?}\n  refunded  {}\n",
         detail.transaction_number,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod credit;
 pub mod flows;
 pub mod ledger;

@@ -88,6 +88,16 @@ enum Command {
         #[command(subcommand)]
         action: MailAction,
     },
+    /// The operator console: a live dashboard over the running center.
+    ///
+    /// Signs on as an operator; passwords A and B of the operator key file
+    /// come from DENBUN_PASSWORD_A_FILE and DENBUN_PASSWORD_B_FILE, or are
+    /// asked for before the screen opens.
+    Console {
+        /// Where transfer files exported from the Payouts tab are written.
+        #[arg(long, default_value = ".")]
+        exports: PathBuf,
+    },
     #[command(flatten)]
     Money(MoneyCommand),
     #[command(flatten)]
@@ -164,6 +174,7 @@ fn main() -> ExitCode {
         Command::Audit { data } => run_audit(&data),
         Command::Mail { action } => mail(action, &arguments.operator),
         Command::Money(command) => money(command, &arguments.operator),
+        Command::Console { exports } => console(&arguments.operator, &exports),
         Command::Backups(command) => backup_cli::run(command, &arguments.operator),
     };
     match result {
@@ -444,6 +455,18 @@ fn mail(action: MailAction, arguments: &OperatorArguments) -> Result<ExitCode, S
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn console(arguments: &OperatorArguments, exports: &Path) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    eprintln!("Signing on to the center…");
+    let operator = runtime.block_on(sign_on_operator(arguments))?;
+    denbun_center::console::run(operator, exports.to_owned(), &runtime)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn money(command: MoneyCommand, arguments: &OperatorArguments) -> Result<ExitCode, String> {

@@ -116,6 +116,11 @@ impl Operator {
         Ok(self.session.request(&telegram).await?)
     }
 
+    /// The operator's registered verification key.
+    pub fn verification_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// Who is signed on.
     pub fn party(&self) -> PartyId {
         self.party
