@@ -5,6 +5,7 @@ mod backup;
 mod center;
 mod center_binary;
 mod cli;
+mod console;
 mod crash;
 mod money;
 mod operator_binary;
