@@ -123,6 +123,8 @@ async fn a_member_tops_up_browses_pays_and_reads_the_history_with_the_real_binar
     let stale = terminal.fails(&["pay", "--store", &store_number, "--item", "1", "--catalog-version", "9"], 1);
     assert!(stale.contains("catalog is now version 1") && stale.contains("Nothing was signed"), "{stale}");
     terminal.fails(&["pay", "--store", &store_number, "--item", "one"], 2);
+    let not_a_store = terminal.fails(&["claim"], 2);
+    assert!(not_a_store.contains("This is for a store"), "{not_a_store}");
 
     // Offline, password A only: the history shows the cards and the purchase.
     let history = terminal.ok(&["history"]);
@@ -137,6 +139,7 @@ async fn a_member_tops_up_browses_pays_and_reads_the_history_with_the_real_binar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_publishes_delivers_refunds_and_claims_with_the_real_binary() {
     let mut center = start_center().await;
+    let first_day = today();
     let mut operator = Operator::sign_on(&mut center).await;
     let store = Account::register_with(&center, Some(("Kawa Books", kawa_account())), SMALLEST_STANDARD).await;
     let store_number = store.store_number();
@@ -197,8 +200,7 @@ async fn a_store_publishes_delivers_refunds_and_claims_with_the_real_binary() {
     assert_eq!(pending.rows.len(), 1);
     assert_eq!((pending.rows[0].store, pending.rows[0].amount.get()), (store_number, 1_800));
 
-    let day = today().to_string();
-    let statement = clerk.ok(&["statement", "--from", &day, "--to", &day]);
+    let statement = clerk.ok(&["statement", "--from", &first_day.to_string(), "--to", &today().to_string()]);
     assert!(
         statement.contains("Opening payable: 0 yen") && statement.contains("Closing payable: 1,800 yen"),
         "{statement}"
