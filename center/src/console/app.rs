@@ -1154,7 +1154,11 @@ fn loaded_event(app: &mut App, loaded: Loaded) -> Vec<Effect> {
             if let Some(last) = rows.last() {
                 app.journal.after = last.entry;
             }
-            app.journal.rows.extend(rows);
+            // The console's own polls are not kept unless shown: every poll
+            // adds two, and they would push real traffic out of the tail.
+            let operator = app.operator;
+            let show_own = app.journal.show_own;
+            app.journal.rows.extend(rows.into_iter().filter(|row| show_own || !is_own_query(row, operator)));
             let excess = app.journal.rows.len().saturating_sub(JOURNAL_KEPT_MAX);
             app.journal.rows.drain(..excess);
             app.journal.more = more;
@@ -1431,16 +1435,9 @@ fn journal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             restart_journal(app)
         }
         KeyCode::Char('o') => {
-            let selected_entry = app.journal_row().map(|row| row.entry);
+            // Own polls are not kept while hidden: read the tail again.
             app.journal.show_own = !app.journal.show_own;
-            let visible = app.journal_visible();
-            app.journal.selected = match selected_entry {
-                Some(entry) if !app.journal.follow => {
-                    visible.iter().position(|index| app.journal.rows[*index].entry >= entry).unwrap_or(0)
-                }
-                _ => visible.len().saturating_sub(1),
-            };
-            Vec::new()
+            restart_journal(app)
         }
         _ => Vec::new(),
     }

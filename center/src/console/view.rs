@@ -463,8 +463,8 @@ fn render_journal(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         format!("Filter: {}", parts.join(", "))
     };
     title.push_str(&format!(" │ {} rows", visible.len()));
-    if hidden > 0 {
-        title.push_str(&format!(", {hidden} own queries hidden (o)"));
+    if hidden > 0 || !app.journal.show_own {
+        title.push_str(", own queries hidden (o)");
     }
     if app.journal.follow {
         title.push_str(" │ following");
