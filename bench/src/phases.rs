@@ -350,6 +350,7 @@ where
         first_failure: recorder.first_failure.clone(),
         center_cpu: cpu(end.cpu.center_ms, start.cpu.center_ms),
         committer_cpu: cpu(end.cpu.committer_ms, start.cpu.committer_ms),
+        connections_cpu: cpu(end.cpu.connections_ms, start.cpu.connections_ms),
         generator_cpu: CpuUse::of(end.cpu.generator_ms.saturating_sub(start.cpu.generator_ms), elapsed, operations),
         center_resident_bytes: resident,
         bound: None,

@@ -143,6 +143,9 @@ pub struct PhaseReport {
     pub center_cpu: Option<CpuUse>,
     /// The center's committer thread alone.
     pub committer_cpu: Option<CpuUse>,
+    /// The center's runtime threads alone: connection tasks and their
+    /// blocking reads (threads that ended during the phase are not counted).
+    pub connections_cpu: Option<CpuUse>,
     /// The generator's CPU (the terminals' work).
     pub generator_cpu: CpuUse,
     /// The center's resident memory at the end of the phase.

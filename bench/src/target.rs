@@ -204,6 +204,8 @@ pub struct CpuSnapshot {
     pub center_ms: Option<u64>,
     /// The center's committer thread.
     pub committer_ms: Option<u64>,
+    /// The center's runtime threads (connections).
+    pub connections_ms: Option<u64>,
     /// The generator.
     pub generator_ms: u64,
 }
@@ -289,11 +291,15 @@ impl Target {
         let own = std::process::id();
         let own_total = measure::process_cpu_ms(own).unwrap_or(0);
         match self.center_pid {
-            Some(pid) => CpuSnapshot {
-                center_ms: measure::process_cpu_ms(pid).ok(),
-                committer_ms: measure::thread_cpu_ms(pid).ok().map(|threads| committer_ms(&threads)),
-                generator_ms: own_total,
-            },
+            Some(pid) => {
+                let threads = measure::thread_cpu_ms(pid).ok();
+                CpuSnapshot {
+                    center_ms: measure::process_cpu_ms(pid).ok(),
+                    committer_ms: threads.as_ref().map(committer_ms),
+                    connections_ms: threads.as_ref().map(connections_ms),
+                    generator_ms: own_total,
+                }
+            }
             None if self.local.is_some() => {
                 // In process: the generator's threads are named, the rest is the center's.
                 let threads = measure::thread_cpu_ms(own).unwrap_or_default();
@@ -305,10 +311,11 @@ impl Target {
                 CpuSnapshot {
                     center_ms: Some(own_total.saturating_sub(generator)),
                     committer_ms: Some(committer_ms(&threads)),
+                    connections_ms: Some(connections_ms(&threads)),
                     generator_ms: generator,
                 }
             }
-            None => CpuSnapshot { center_ms: None, committer_ms: None, generator_ms: own_total },
+            None => CpuSnapshot { center_ms: None, committer_ms: None, connections_ms: None, generator_ms: own_total },
         }
     }
 
@@ -351,6 +358,12 @@ impl Target {
         };
         Ok(local.start_time)
     }
+}
+
+/// The center runtime's threads: the connection tasks (decrypt, decode,
+/// verify, encrypt) and the blocking reads they start. Living threads only.
+fn connections_ms(threads: &BTreeMap<String, u64>) -> u64 {
+    threads.get(CENTER_THREAD_NAME).copied().unwrap_or(0)
 }
 
 fn committer_ms(threads: &BTreeMap<String, u64>) -> u64 {

@@ -90,6 +90,7 @@ fn the_binary_runs_with_its_center_as_a_child_process_and_writes_json() {
         assert!(phase["operations"].as_u64().unwrap() > 0, "{phase}");
         // The center has a process of its own: its CPU time and memory are known.
         assert!(phase["center_cpu"].is_object(), "{phase}");
+        assert!(phase["committer_cpu"].is_object() && phase["connections_cpu"].is_object(), "{phase}");
         assert!(phase["center_resident_bytes"].as_u64().unwrap() > 0, "{phase}");
     }
 }
