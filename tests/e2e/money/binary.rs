@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use denbun_client::vault::VaultConfig;
+use denbun_protocol::header::StoreNumber;
 use denbun_protocol::keyfile::{KdfParams, KdfPolicy};
 use denbun_protocol::telegram::{PageRequest, PayoutsAnswer, PayoutsRequest};
 use denbun_tests::{TestCenter, binary};
@@ -153,23 +154,24 @@ async fn a_store_publishes_delivers_refunds_and_claims_with_the_real_binary() {
     std::fs::write(
         &csv,
         "item_id,title,description,price_yen,kind,file\n1,Reading guide,\"A guide, in PDF\",800,digital,guide.pdf\n\
-         2,Reading circle,One evening,1500,service,\n",
+         2,Reading circle,One evening,1500,service,\n3,Printed guide,Bound,2000,mail-order,\n",
     )
     .unwrap();
     let imported = clerk.ok(&["store", "catalog", "import", csv.to_str().unwrap()]);
-    assert!(imported.contains("Imported 2 item(s)"), "{imported}");
+    assert!(imported.contains("Imported 3 item(s)"), "{imported}");
     let exported = goods.path().join("exported.csv");
     clerk.ok(&["store", "catalog", "export", exported.to_str().unwrap()]);
     let exported = std::fs::read_to_string(&exported).unwrap();
     assert!(exported.contains(goods.path().join("guide.pdf").to_str().unwrap()), "paths are kept whole: {exported}");
     let published = clerk.ok(&["store", "catalog", "publish"]);
-    assert!(published.contains("Catalog version 1 is published: 2 item(s)"), "{published}");
+    assert!(published.contains("Catalog version 1 is published: 3 item(s)"), "{published}");
 
     // A member buys both (through the library), then hands its key file to the binary.
     let (buyer, mut member) = Terminal::member(&center).await;
     member.top_up(10_000).await;
     let (guide, _) = member.buy(store_number, &[(1, 1)]).await.unwrap();
     let (circle, _) = member.buy(store_number, &[(2, 1)]).await.unwrap();
+    let (printed, _) = member.buy(store_number, &[(3, 1)]).await.unwrap();
     let buyer = buyer.with(member);
     let waiting = buyer.fails(&["download", "--transaction", &guide.to_string(), "--output", "x"], 1);
     assert!(waiting.contains("not ready to download yet") || waiting.contains("Nothing of transaction"), "{waiting}");
@@ -190,22 +192,28 @@ async fn a_store_publishes_delivers_refunds_and_claims_with_the_real_binary() {
 
     let refunded = clerk.ok(&["refund", "--transaction", &circle.to_string(), "--amount", "500", "--reason", "late"]);
     assert!(refunded.contains("Refunded 500 yen") && refunded.contains("500 yen refunded in all"), "{refunded}");
+    // Claimed: what is delivered; the mail order waits for its shipment.
     let claimed = clerk.ok(&["claim"]);
     assert!(claimed.contains("2 purchase(s), 1,800 yen"), "800 + 1,500 - 500: {claimed}");
+    assert!(claimed.contains(&format!("Not yet: transaction {printed}: item 3 is not shipped")), "{claimed}");
+    let shipped =
+        clerk.ok(&["deliver", "--transaction", &printed.to_string(), "--carrier", "Yamato", "--tracking", "1234-5678"]);
+    assert!(shipped.contains(&format!("The shipment of transaction {printed}")), "{shipped}");
+    assert!(clerk.ok(&["claim"]).contains("1 purchase(s), 2,000 yen"));
     assert!(clerk.ok(&["claim"]).contains("Nothing to claim"));
     let PayoutsAnswer::Pending(pending) = operator.payouts(PayoutsRequest::Pending(PageRequest { page: 0 })).await
     else {
         panic!("expected pending claims")
     };
-    assert_eq!(pending.rows.len(), 1);
-    assert_eq!((pending.rows[0].store, pending.rows[0].amount.get()), (store_number, 1_800));
+    let claims: Vec<(StoreNumber, u64)> = pending.rows.iter().map(|row| (row.store, row.amount.get())).collect();
+    assert_eq!(claims, [(store_number, 1_800), (store_number, 2_000)]);
 
     let statement = clerk.ok(&["statement", "--from", &first_day.to_string(), "--to", &today().to_string()]);
     assert!(
-        statement.contains("Opening payable: 0 yen") && statement.contains("Closing payable: 1,800 yen"),
+        statement.contains("Opening payable: 0 yen") && statement.contains("Closing payable: 3,800 yen"),
         "{statement}"
     );
-    assert_eq!(statement.matches(" sale ").count(), 2, "{statement}");
+    assert_eq!(statement.matches(" sale ").count(), 3, "{statement}");
     assert!(statement.contains("-500 yen"), "{statement}");
     assert!(Path::new(&clerk.path("claimed.txt")).exists());
     center.assert_audit_passes();
