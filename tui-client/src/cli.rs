@@ -37,7 +37,7 @@ pub const PASSWORD_A_FILE_ENV: &str = "DENBUN_PASSWORD_A_FILE";
 /// Names the file holding password B.
 pub const PASSWORD_B_FILE_ENV: &str = "DENBUN_PASSWORD_B_FILE";
 
-/// Denbun terminal: apply, register, send telegrams and read your history.
+/// Denbun terminal: apply, register, top up, buy, deliver and get paid, and read your history.
 #[derive(Debug, Parser)]
 #[command(name = "denbun", version)]
 #[command(after_help = "Passwords are asked for at a hidden prompt, or read from the files named by the \
