@@ -8,6 +8,7 @@ use denbun_protocol::keyfile::HistoryEntry;
 use denbun_protocol::limits::{ITEM_TITLE_BYTES_MAX, TRADE_NAME_BYTES_MAX};
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::sign::Signer;
+use denbun_protocol::telegram::card::FundingChannel;
 use denbun_protocol::telegram::{
     Applicant, Application, ApplicationAccepted, Body, GuideRequest, GuideText, GuideTopic, PersonalData,
     RegistrationCertificate, Telegram,
@@ -108,6 +109,12 @@ pub fn verified_receipt(center: &CenterIdentity, receipt: &[u8]) -> Option<Teleg
 pub fn notice_entry(notice: &Telegram) -> Option<HistoryEntry> {
     let date = date_of_unix_ms(notice.header().sent_at_ms())?;
     let (party, goods, amount): (String, String, Yen) = match notice.body() {
+        // A card the credit company paid for was issued in the answer to the
+        // request, which the history already holds with its amount; its notice
+        // is kept as a receipt too, but must not count the money twice.
+        Body::CardIssueNotice(issued) if issued.channel == FundingChannel::CreditCompany => {
+            ("center".to_owned(), format!("notice: prepaid card {} issued", issued.card.card_number), Yen::ZERO)
+        }
         Body::CardIssueNotice(issued) => {
             ("center".to_owned(), format!("prepaid card {}", issued.card.card_number), issued.card.face_value.as_yen())
         }
@@ -195,4 +202,38 @@ pub fn explain_rejection(rejection: &Rejection, what: &str) -> String {
 /// Whether `party` is a store (the terminal's mode follows the key file).
 pub fn is_store(party: PartyId) -> bool {
     party.kind() == PartyKind::Store
+}
+
+#[cfg(test)]
+mod tests {
+    use denbun_protocol::telegram::card::{CardIssueNotice, IssuedCard};
+    use denbun_protocol::wire::Amount;
+
+    use super::*;
+
+    fn card_notice(channel: FundingChannel) -> Telegram {
+        let center = SigningKey::from_bytes(&[7; 32]);
+        let notice = CardIssueNotice {
+            card: IssuedCard {
+                card_number: 3,
+                face_value: Amount::new(5_000).unwrap(),
+                issued_at_ms: 1_795_000_000_000,
+            },
+            channel,
+            reference: None,
+            balance: Yen::new(5_000).unwrap(),
+        };
+        Signer::center(&center).notice(PartyId::member(1).unwrap(), 9, 1_795_000_000_000, notice).unwrap()
+    }
+
+    #[test]
+    fn a_credit_card_notice_does_not_count_the_money_its_answer_already_counted() {
+        // The answer to a credit-company request issued the card; its notice is a second receipt.
+        let credit = notice_entry(&card_notice(FundingChannel::CreditCompany)).unwrap();
+        assert_eq!(credit.amount, Yen::ZERO);
+        assert!(credit.goods.contains("notice"), "{}", credit.goods.as_str());
+        // A transfer card is issued only by its notice: that entry carries the amount.
+        let bank = notice_entry(&card_notice(FundingChannel::BankTransfer)).unwrap();
+        assert_eq!(bank.amount, Yen::new(5_000).unwrap());
+    }
 }
