@@ -28,9 +28,10 @@ pub mod notices;
 pub mod transfer;
 
 use denbun_protocol::header::{Code, StoreNumber};
-use denbun_protocol::limits::{CARRIER_BYTES_MAX, SHA256_BYTES, STATEMENT_LINES_MAX, TRACKING_BYTES_MAX};
-use denbun_protocol::limits::{CATALOG_ITEMS_MAX, CATALOG_PAGE_ITEMS_MAX, CATALOG_PUBLISH_ITEMS_MAX, ORDER_LINES_MAX};
-use denbun_protocol::limits::{CATALOG_PARTS_MAX, CLAIM_ORDERS_MAX, MESSAGE_BYTES_MAX, SEARCH_TEXT_BYTES_MAX};
+use denbun_protocol::limits::{
+    CARRIER_BYTES_MAX, CATALOG_ITEMS_MAX, CATALOG_PAGE_ITEMS_MAX, CATALOG_PARTS_MAX, CATALOG_PUBLISH_ITEMS_MAX,
+    CLAIM_ORDERS_MAX, MESSAGE_BYTES_MAX, ORDER_LINES_MAX, SEARCH_TEXT_BYTES_MAX, SHA256_BYTES, TRACKING_BYTES_MAX,
+};
 use denbun_protocol::telegram::{
     AscendingNumbers, Body, CardAnswer, CardRequest, CatalogItem, CatalogPage, CatalogPageRequest, CatalogPublish,
     CatalogPublishAnswer, DateRange, DeliveryAcknowledgement, DeliveryReceipt, FundingChannel, OrderLine,
@@ -491,7 +492,7 @@ pub async fn statement(
                 _ => None,
             })
             .await?;
-        if statement.page != page || statement.range != range || statement.lines.len() > STATEMENT_LINES_MAX {
+        if statement.page != page || statement.range != range {
             return Err(MoneyError::Inconsistent(format!("asked for page {page} of the statement")));
         }
         let page_count = statement.page_count;
