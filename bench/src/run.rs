@@ -437,7 +437,7 @@ async fn run_phases(
 
     let (members, stores) = if !money_offered {
         report.skipped.push(format!(
-            "payments and mixed: the center refused funding ({}); it does not settle payments yet",
+            "payments and mixed: they need every member funded and every catalog published, and the center refused ({})",
             funding_refusals.join("; ")
         ));
         (members, stores)
