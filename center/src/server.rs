@@ -207,7 +207,10 @@ async fn serve_connection(
 enum After {
     Continue,
     SignedOn(PartyId),
-    DeliverNotices { from_start: bool },
+    /// Send waiting notices again from the oldest, at most `limit` (a mailbox fetch).
+    DeliverNotices {
+        limit: usize,
+    },
     Close,
 }
 
@@ -241,7 +244,7 @@ impl Connection {
                 biased;
                 _ = stop.changed() => return,
                 Some(()) = signals.recv() => {
-                    if let Err(error) = self.deliver_notices(false).await {
+                    if let Err(error) = self.deliver_notices(false, MAILBOX_BATCH_MAX).await {
                         tracing::info!(peer = %self.origin.peer, %error, "line failed while delivering notices");
                         return;
                     }
@@ -313,9 +316,9 @@ impl Connection {
                     if let Some(sender) = signal_sender.take() {
                         self.center.registry().sign_on(party, self.origin.session, sender);
                     }
-                    self.deliver_notices(false).await
+                    self.deliver_notices(false, MAILBOX_BATCH_MAX).await
                 }
-                After::DeliverNotices { from_start } => self.deliver_notices(from_start).await,
+                After::DeliverNotices { limit } => self.deliver_notices(true, limit).await,
             };
             if let Err(error) = delivered {
                 log_line_error(&self.origin, &error);
@@ -359,7 +362,7 @@ impl Connection {
         let body_after = match telegram.body() {
             Body::SignOn(_) => After::SignedOn(sender),
             Body::SignOff(_) => After::Close,
-            Body::MailboxFetch(_) => After::DeliverNotices { from_start: true },
+            Body::MailboxFetch(fetch) => After::DeliverNotices { limit: usize::from(fetch.max_notices) },
             _ => After::Continue,
         };
         let Ok(reply) = self.center.submit(self.origin.clone(), Inbound::Verified(Box::new(telegram))).await else {
@@ -368,8 +371,10 @@ impl Connection {
         let accepted = !is_reject(&reply);
         match body_after {
             // The notices a fetch delivers go before its answer.
-            After::DeliverNotices { from_start } if accepted => {
-                self.deliver_notices(from_start).await?;
+            After::DeliverNotices { limit } => {
+                if accepted {
+                    self.deliver_notices(true, limit).await?;
+                }
                 self.send(&reply.answer).await?;
                 Ok(After::Continue)
             }
@@ -442,7 +447,12 @@ impl Connection {
 
     async fn send(&mut self, telegram: &[u8]) -> Result<(), LineError> {
         let sealed = self.transport.seal(telegram)?;
-        write_frame(self.reader.get_mut(), &sealed).await
+        write_frame(self.reader.get_mut(), &sealed).await?;
+        fail::fail_point!("server.after_answer", |_| {
+            tracing::warn!("failpoint server.after_answer: the line is cut after the answer left");
+            Err(LineError::Io(std::io::ErrorKind::BrokenPipe.into()))
+        });
+        Ok(())
     }
 
     async fn send_probe(&mut self, processing_number: u64) -> Result<(), LineError> {
@@ -465,11 +475,14 @@ impl Connection {
     }
 
     /// Sends waiting notices of the signed-on party, oldest first.
-    async fn deliver_notices(&mut self, from_start: bool) -> Result<(), LineError> {
+    /// Sends at most `limit` waiting notices, oldest first: all of them again
+    /// (`from_start`, a fetch) or those not yet sent in this session.
+    async fn deliver_notices(&mut self, from_start: bool, limit: usize) -> Result<(), LineError> {
         let Some(party) = self.signed_on else { return Ok(()) };
         let after = if from_start { 0 } else { self.notices_sent_up_to };
         let storage = self.center.storage().clone();
-        let notices = tokio::task::spawn_blocking(move || storage.mailbox(party, after, MAILBOX_BATCH_MAX))
+        let limit = limit.min(MAILBOX_BATCH_MAX);
+        let notices = tokio::task::spawn_blocking(move || storage.mailbox(party, after, limit))
             .await
             .unwrap_or_else(|_| Ok(Vec::new()));
         let notices = match notices {

@@ -475,5 +475,13 @@ async fn notices_wait_in_the_mailbox_arrive_in_order_after_sign_on_and_leave_whe
     let fetched = again.receive().await;
     let Body::MailboxFetchAnswer(fetched) = fetched.body() else { panic!("{fetched:?}") };
     assert_eq!((fetched.delivered, fetched.remaining), (1, 0));
+    // A fetch sends no more than it asks for, and its answer says so.
+    let third = center.put_notice(party.id, notice(3));
+    again.send(&party.request(&center.fingerprint(), MailboxFetch { max_notices: 1 })).await;
+    assert_eq!(again.receive().await.header().processing_number(), second);
+    let fetched = again.receive().await;
+    let Body::MailboxFetchAnswer(fetched) = fetched.body() else { panic!("expected the answer, not {fetched:?}") };
+    assert_eq!((fetched.delivered, fetched.remaining), (1, 1));
+    assert!(third > second);
     center.assert_audit_passes();
 }
