@@ -2,7 +2,7 @@
 //! shipment, refund), the catalog draft and its publication, payment claims
 //! and payouts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -14,20 +14,33 @@ use denbun_protocol::wire::Amount;
 use super::member::parse_yen;
 use super::{App, Busy, ConfirmAction, Effect, FormPurpose, FormScreen, Overlay, Screen, Target, move_selection, open};
 use crate::catalog_file::{DRAFT_FILE_NAME, DraftItem, DraftKind};
+use crate::money::notices::{GoodsKind, claimable as claimable_purchases};
 use crate::terminal::field::{Field, Form, SecretField};
-use crate::terminal::model::{self, PurchaseState};
+use crate::terminal::model;
 
 /// The orders a claim may cover: delivered or shipped, not refunded in full,
 /// not claimed in this session.
 pub fn claimable(app: &App) -> Vec<model::OrderRow> {
     let Some(account) = &app.account else { return Vec::new() };
-    model::orders(&account.records)
-        .into_iter()
-        .filter(|row| {
-            matches!(row.state, PurchaseState::Delivered | PurchaseState::Shipped | PurchaseState::PartlyRefunded)
-                && !app.claimed.contains(&row.notice.transaction_number)
+    // The center's rules, as the library applies them for the CLI: services
+    // are delivered when paid, every digital item must be acknowledged, mail
+    // order shipped, and a purchase refunded in full is not claimable. The
+    // kinds come from the store's catalog draft.
+    let receipts: Vec<_> = account.records.iter().filter_map(|record| record.receipt.clone()).collect();
+    let kinds: BTreeMap<u32, GoodsKind> = app
+        .draft
+        .iter()
+        .map(|item| {
+            let kind = match item.kind {
+                DraftKind::MailOrder => GoodsKind::MailOrder,
+                DraftKind::Digital => GoodsKind::Digital,
+                DraftKind::Service => GoodsKind::Service,
+            };
+            (item.item_id, kind)
         })
-        .collect()
+        .collect();
+    let ready: BTreeSet<u64> = claimable_purchases(&receipts, &kinds, &app.claimed).ready.into_iter().collect();
+    model::orders(&account.records).into_iter().filter(|row| ready.contains(&row.notice.transaction_number)).collect()
 }
 
 fn order(app: &App, transaction_number: u64) -> Option<model::OrderRow> {
