@@ -7,6 +7,7 @@ mod center_binary;
 mod cli;
 mod console;
 mod crash;
+mod faults;
 mod money;
 mod operator_binary;
 mod terminal;

@@ -40,6 +40,9 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod fleet;
+pub mod proxy;
+
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -506,23 +509,57 @@ impl RawTerminal {
 
 /// The path of a workspace binary, built first if needed (`cargo build`
 /// is a no-op when it is up to date).
+///
+/// With the `failpoints` feature, `denbun-center` is built with its
+/// failpoints and copied to `denbun-center-failpoints`: other builds in the
+/// same target directory put the ordinary binary back at `denbun-center`.
 pub fn binary(name: &str) -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let executable = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/
     let profile_directory = executable.parent().and_then(Path::parent).expect("target/<profile>").to_owned();
-    BUILT.get_or_init(|| {
+    let build = || {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = std::process::Command::new(cargo);
         command.args(["build", "--quiet", "-p", "denbun-center", "-p", "denbun-client", "--bins"]);
+        if cfg!(feature = "failpoints") {
+            // The child centers of tests/e2e/faults.rs read FAILPOINTS.
+            command.args(["--features", "denbun-center/failpoints"]);
+        }
         command.current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_directory.file_name().is_some_and(|name| name == "release") {
             command.arg("--release");
         }
         let status = command.status().expect("run cargo build");
         assert!(status.success(), "building the binaries failed");
+    };
+    let failpoints_center = BUILT.get_or_init(|| {
+        let copy = profile_directory.join("denbun-center-failpoints");
+        if !cfg!(feature = "failpoints") {
+            build();
+            return copy;
+        }
+        // A failpoints build refuses a malformed FAILPOINTS (it aborts); the ordinary one ignores it.
+        for _ in 0..5 {
+            build();
+            std::fs::copy(profile_directory.join("denbun-center"), &copy).expect("copy the failpoints build");
+            let status = std::process::Command::new(&copy)
+                .arg("--version")
+                .env("FAILPOINTS", "probe=not-an-action(")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("run the copied center");
+            if !status.success() {
+                return copy;
+            }
+        }
+        panic!("another build kept replacing the failpoints build of denbun-center");
     });
-    let path = profile_directory.join(name);
+    let path = match name {
+        "denbun-center" if cfg!(feature = "failpoints") => failpoints_center.clone(),
+        _ => profile_directory.join(name),
+    };
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
@@ -624,6 +661,15 @@ impl ChildCenter {
 
     /// Starts `serve` and waits until it accepts connections.
     pub fn start(&mut self) {
+        if let Err(status) = self.try_start() {
+            panic!("the center exited on start {} with {status}: it could not open its data", self.starts + 1);
+        }
+    }
+
+    /// Starts `serve` and waits until it accepts connections, or returns how
+    /// it ended if it exits first (a failpoint may crash it at once: a
+    /// terminal can get in before this waits for the port).
+    pub fn try_start(&mut self) -> Result<(), std::process::ExitStatus> {
         assert!(self.child.is_none(), "already running");
         let mut child = self
             .command()
@@ -639,13 +685,14 @@ impl ChildCenter {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(&self.address).is_err() {
             if let Some(status) = child.try_wait().expect("poll the child") {
-                panic!("the center exited on start {} with {status}: it could not open its data", self.starts + 1);
+                return Err(status);
             }
             assert!(std::time::Instant::now() < deadline, "the center did not start listening within a minute");
             std::thread::sleep(Duration::from_millis(20));
         }
         self.starts += 1;
         self.child = Some(child);
+        Ok(())
     }
 
     /// Whether `serve` is running (started, and not killed, stopped or found dead).

@@ -145,7 +145,10 @@ impl Committer {
             }
             return head;
         }
-        fail::fail_point!("committer.before_answer", |_| new_head.clone());
+        fail::fail_point!("committer.before_answer", |_| {
+            tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
+            new_head.clone()
+        });
         self.write_letter_files(&batch.writes);
         if let Some(directory) = &self.payout_directory {
             crate::ledger::export::write_files(directory, &batch.writes);

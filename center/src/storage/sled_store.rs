@@ -97,6 +97,12 @@ impl SledStorage {
         Ok(Self { database, tree, poisoned: std::sync::atomic::AtomicBool::new(false) })
     }
 
+    /// A failpoint's error after the write went in: like a real one, it poisons.
+    #[cfg(feature = "failpoints")]
+    fn struck(&self, failpoint: &str) -> StorageError {
+        self.poison(StorageError::Io(format!("failpoint {failpoint}")))
+    }
+
     /// Marks the storage unusable for writes after `error` (see `poisoned`).
     fn poison(&self, error: StorageError) -> StorageError {
         self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -391,9 +397,9 @@ impl Storage for SledStorage {
         }
         fail::fail_point!("storage.before_write", |_| Err(StorageError::Io("failpoint storage.before_write".into())));
         self.tree.apply_batch(sled_batch).map_err(|error| self.poison(io_error(error)))?;
-        fail::fail_point!("storage.before_flush", |_| Err(self.poison(StorageError::Io("failpoint".into()))));
+        fail::fail_point!("storage.before_flush", |_| Err(self.struck("storage.before_flush")));
         self.database.flush().map_err(|error| self.poison(io_error(error)))?;
-        fail::fail_point!("storage.after_flush", |_| Err(self.poison(StorageError::Io("failpoint".into()))));
+        fail::fail_point!("storage.after_flush", |_| Err(self.struck("storage.after_flush")));
         Ok(())
     }
 
