@@ -109,6 +109,11 @@ impl FleetMember {
         }
     }
 
+    /// The member's number.
+    pub fn party(&self) -> denbun_protocol::header::PartyId {
+        self.vault.profile().party
+    }
+
     /// Whether the outbox is empty.
     pub fn outbox_is_empty(&self) -> bool {
         self.vault.outbox().is_empty()
