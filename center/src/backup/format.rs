@@ -378,6 +378,38 @@ pub fn backup_directory(location: &Path, number: u64) -> PathBuf {
     location.join(format!("backup-{number:06}"))
 }
 
+/// Removes what backups that did not finish (a crash while writing one) left behind: never a backup.
+pub fn remove_partial_backups(location: &Path) -> Result<(), BackupError> {
+    for entry in std::fs::read_dir(location).map_err(|source| io(location, source))? {
+        let entry = entry.map_err(|source| io(location, source))?;
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|name| name.starts_with("backup-") && name.ends_with(".partial")) {
+            std::fs::remove_dir_all(entry.path()).map_err(|source| io(&entry.path(), source))?;
+        }
+    }
+    Ok(())
+}
+
+/// The highest backup number used in `location`, complete or not (0 when none).
+pub fn highest_number(location: &Path) -> Result<u64, BackupError> {
+    let entries = match std::fs::read_dir(location) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(io(location, source)),
+    };
+    let mut highest = 0;
+    for entry in entries {
+        let name = entry.map_err(|source| io(location, source))?.file_name();
+        let number = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("backup-"))
+            .map(|rest| rest.strip_suffix(".partial").unwrap_or(rest))
+            .and_then(|digits| digits.parse::<u64>().ok());
+        highest = highest.max(number.unwrap_or(0));
+    }
+    Ok(highest)
+}
+
 /// The complete backups in `location` (those with a manifest), by number.
 pub fn list_backups(location: &Path) -> Result<Vec<(u64, PathBuf)>, BackupError> {
     let mut backups = Vec::new();

@@ -115,13 +115,11 @@ pub fn take_backup(
 ) -> Result<(BackupTaken, ShippedLog), BackupError> {
     let started = Instant::now();
     create_private_directory(location)?;
-    let backup_number = list_backups(location)?.last().map_or(1, |(number, _)| number + 1);
+    format::remove_partial_backups(location)?;
+    // After every number ever used, complete or damaged: a name is never reused.
+    let backup_number = format::highest_number(location)? + 1;
     let directory = backup_directory(location, backup_number);
     let partial = directory.with_extension("partial");
-    if partial.exists() {
-        // Left by a backup that did not finish (a crash): never a backup.
-        std::fs::remove_dir_all(&partial).map_err(|source| io(&partial, source))?;
-    }
     create_private_directory(&partial)?;
     let snapshot = format::write_snapshot(storage, &partial.join(SNAPSHOT_FILE))?;
     let mut files = Vec::new();
@@ -233,12 +231,23 @@ impl BackupSite {
         let reason = match list_backups(location)?.pop() {
             None => "the backup location holds no backup yet".to_owned(),
             Some((number, directory)) => {
+                let manifest_path = directory.join(MANIFEST_FILE);
                 // A location of another center is refused here, not written to.
-                let manifest = format::read_manifest(&directory.join(MANIFEST_FILE), &center_key)?;
+                if let Ok(named) = format::read_manifest_unverified(&manifest_path)
+                    && named.center_verification_key != center_key.to_bytes()
+                {
+                    return Err(BackupError::Refused(format!(
+                        "{} holds backups of another center (backup {number} is signed by another key)",
+                        location.display()
+                    )));
+                }
                 let path = directory.join(JOURNAL_FILE);
-                match shipping::scan(&path, &center_key, &manifest, &mut |_| Ok(())) {
-                    Err(error) => format!("backup {number}'s shipped journal cannot be continued ({error})"),
-                    Ok(end) => {
+                let scanned = format::read_manifest(&manifest_path, &center_key).and_then(|manifest| {
+                    shipping::scan(&path, &center_key, &manifest, &mut |_| Ok(())).map(|end| (manifest, end))
+                });
+                match scanned {
+                    Err(error) => format!("backup {number} cannot be continued ({error})"),
+                    Ok((_, end)) => {
                         let ahead_by_one = end.head != head && end.last.as_ref().is_some_and(|last| last.head == head);
                         if end.head == head || ahead_by_one {
                             let log = ShippedLog::reopen(&path, number, &end, ahead_by_one)?;

@@ -189,10 +189,25 @@ fn start_continues_the_shipped_journal_or_takes_a_new_backup() {
     // Data committed without shipping (served without the location): a new backup first.
     drop(site);
     commit_group(&storage, 1, 71);
-    let (_site, opening) = BackupSite::open(&location, None, key(), &storage, 9).unwrap();
+    let (site, opening) = BackupSite::open(&location, None, key(), &storage, 9).unwrap();
     let Opening::Taken { taken, reason } = opening else { panic!("{opening:?}") };
     assert_eq!(taken.backup_number, 2);
     assert!(reason.contains("ends at journal entry"), "{reason}");
+
+    // A damaged newest backup is not continued: a new one is taken, under a number never used.
+    drop(site);
+    std::fs::create_dir_all(backup_directory(&location, 3)).unwrap();
+    std::fs::create_dir_all(location.join("backup-000004.partial")).unwrap();
+    let manifest = backup_directory(&location, 2).join(MANIFEST_FILE);
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&manifest, bytes).unwrap();
+    let (_site, opening) = BackupSite::open(&location, None, key(), &storage, 10).unwrap();
+    let Opening::Taken { taken, reason } = opening else { panic!("{opening:?}") };
+    assert_eq!(taken.backup_number, 4, "{reason}");
+    assert!(reason.contains("signature"), "{reason}");
+    assert!(!location.join("backup-000004.partial").exists());
 
     // Another center's location is refused, not written to.
     let stranger = SigningKey::from_bytes(&[8; 32]);
