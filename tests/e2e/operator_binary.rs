@@ -3,14 +3,11 @@
 //! that arrived, and a store paid out (claim, approve, Zengin export checked
 //! record by record, executed), then the day's report and the audit.
 
-use denbun_protocol::header::{Code, StoreNumber};
+use denbun_protocol::header::Code;
 use denbun_protocol::telegram::Body;
 use denbun_protocol::telegram::card::{CardAnswer, CardRequest, FundingChannel};
-use denbun_protocol::telegram::catalog::{CatalogItem, CatalogPublish, ItemKind};
-use denbun_protocol::telegram::payment::{OrderLine, PaymentInstruction};
-use denbun_protocol::telegram::payout::{AscendingNumbers, PaymentClaim};
 use denbun_protocol::telegram::registration::Applicant;
-use denbun_protocol::wire::{Amount, List, Text};
+use denbun_protocol::wire::Amount;
 use denbun_tests::{ChildCenter, TestParty};
 
 const PRICE_YEN: u64 = 1_500;
@@ -55,34 +52,8 @@ async fn operators_confirm_funds_and_pay_a_store_out_with_the_real_binary() {
     assert!(shown.contains("balance   4,000 yen"), "{shown}");
 
     // A store with a service; the member buys it; the store claims the purchase.
-    let mut store_line = center.connect().await;
-    let store_id = store_line.apply(Applicant::Store(Text::new("Kanda Lessons").unwrap())).await;
-    let mut store = TestParty::new(store_id);
-    let certificate = store.send_registration(&mut store_line, &fingerprint, center.activation_code(store_id)).await;
-    assert_eq!(certificate.code(), Code::REGISTRATION_CERTIFICATE);
-    let item = CatalogItem {
-        item_id: 7,
-        title: Text::new("Calligraphy lesson").unwrap(),
-        description: Text::new("One hour, online").unwrap(),
-        price: Amount::new(PRICE_YEN).unwrap(),
-        kind: ItemKind::Service,
-    };
-    let publish = CatalogPublish { version: 1, part_index: 0, part_count: 1, items: List::new(vec![item]).unwrap() };
-    assert_eq!(store_line.exchange(&store.request(&fingerprint, publish)).await.code(), Code::CATALOG_PUBLISH_ANSWER);
     let transaction_number = 42_424_242;
-    let payment = PaymentInstruction {
-        transaction_number,
-        store: StoreNumber::try_from(store_id).unwrap(),
-        catalog_version: 1,
-        lines: List::new(vec![OrderLine { item_id: 7, quantity: 1, unit_price: Amount::new(PRICE_YEN).unwrap() }])
-            .unwrap(),
-        total: Amount::new(PRICE_YEN).unwrap(),
-    };
-    let paid = member_line.exchange(&member.request(&fingerprint, payment)).await;
-    assert_eq!(paid.code(), Code::PAYMENT_ANSWER, "{paid:?}");
-    let claim = PaymentClaim { transaction_numbers: AscendingNumbers::new(vec![transaction_number]).unwrap() };
-    let claimed = store_line.exchange(&store.request(&fingerprint, claim)).await;
-    assert_eq!(claimed.code(), Code::PAYMENT_CLAIM_ANSWER, "{claimed:?}");
+    let store_id = center.service_sold_and_claimed(&mut member, &mut member_line, PRICE_YEN, transaction_number).await;
 
     // The operator approves, exports, and marks the batch executed.
     let pending = stdout(&operator(&["payouts", "pending"]));

@@ -756,6 +756,56 @@ impl ChildCenter {
         RawTerminal::connect(self.address.parse().expect("an address"), &self.identity()).await.expect("connect")
     }
 
+    /// Registers a store selling one service at `price_yen`; `member` (signed
+    /// requests through `member_line`) buys it as `transaction_number` and the
+    /// store claims it: a purchase ready for a payout. Returns the store's number.
+    pub async fn service_sold_and_claimed(
+        &self,
+        member: &mut TestParty,
+        member_line: &mut RawTerminal,
+        price_yen: u64,
+        transaction_number: u64,
+    ) -> PartyId {
+        use denbun_protocol::header::StoreNumber;
+        use denbun_protocol::telegram::catalog::{CatalogItem, CatalogPublish, ItemKind};
+        use denbun_protocol::telegram::payment::{OrderLine, PaymentInstruction};
+        use denbun_protocol::telegram::payout::{AscendingNumbers, PaymentClaim};
+        use denbun_protocol::wire::{Amount, List};
+
+        let fingerprint = self.identity().fingerprint();
+        let mut store_line = self.connect().await;
+        let store_id = store_line.apply(Applicant::Store(Text::new("Kanda Lessons").expect("short"))).await;
+        let mut store = TestParty::new(store_id);
+        let certificate = store.send_registration(&mut store_line, &fingerprint, self.activation_code(store_id)).await;
+        assert_eq!(certificate.code(), Code::REGISTRATION_CERTIFICATE);
+        let price = Amount::new(price_yen).expect("a price");
+        let item = CatalogItem {
+            item_id: 7,
+            title: Text::new("Calligraphy lesson").expect("short"),
+            description: Text::new("One hour, online").expect("short"),
+            price,
+            kind: ItemKind::Service,
+        };
+        let items = List::new(vec![item]).expect("one item");
+        let publish = CatalogPublish { version: 1, part_index: 0, part_count: 1, items };
+        let published = store_line.exchange(&store.request(&fingerprint, publish)).await;
+        assert_eq!(published.code(), Code::CATALOG_PUBLISH_ANSWER, "{published:?}");
+        let payment = PaymentInstruction {
+            transaction_number,
+            store: StoreNumber::try_from(store_id).expect("a store"),
+            catalog_version: 1,
+            lines: List::new(vec![OrderLine { item_id: 7, quantity: 1, unit_price: price }]).expect("one line"),
+            total: price,
+        };
+        let paid = member_line.exchange(&member.request(&fingerprint, payment)).await;
+        assert_eq!(paid.code(), Code::PAYMENT_ANSWER, "{paid:?}");
+        let numbers = AscendingNumbers::new(vec![transaction_number]).expect("one number");
+        let claimed =
+            store_line.exchange(&store.request(&fingerprint, PaymentClaim { transaction_numbers: numbers })).await;
+        assert_eq!(claimed.code(), Code::PAYMENT_CLAIM_ANSWER, "{claimed:?}");
+        store_id
+    }
+
     /// The activation code posted to `party` (its letter under DATA/mail/).
     pub fn activation_code(&self, party: PartyId) -> ActivationCode {
         let wanted = format!("Your number is {party}.");
