@@ -428,6 +428,13 @@ impl RawTerminal {
         write_frame(self.reader.get_mut(), &sealed).await.expect("write a frame");
     }
 
+    /// Sends `telegram` in one frame with one bit of its ciphertext flipped at `byte`.
+    pub async fn send_flipped(&mut self, telegram: &[u8], byte: usize) {
+        let mut sealed = self.transport.seal(telegram).expect("seal");
+        sealed[byte] ^= 0x01;
+        write_frame(self.reader.get_mut(), &sealed).await.expect("write a frame");
+    }
+
     /// Writes raw bytes to the socket, outside any frame or encryption.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         use tokio::io::AsyncWriteExt;
