@@ -106,10 +106,12 @@ mod failpoints {
         "committer.before_answer",
         "server.after_answer",
     ];
-    /// `return`: the failure is an error (refused group, dropped answers, a cut line), in percent of hits.
+    /// `return`: the failure is an error (refused group, dropped answers, a cut line): certainly at the
+    /// third hit of each life of the center, then in this percentage of hits.
     const RETURN_PERCENT: u32 = 10;
-    /// `panic`: the center crashes there (a failpoints build aborts on any panic), in percent of hits.
-    const PANIC_PERCENT: u32 = 3;
+    /// `panic`: the center crashes there (a failpoints build aborts on any panic) at this hit of each
+    /// life. A percentage would leave a short run that never crashes (0.97^60 is about 16%).
+    const PANIC_AT_HIT: u32 = 5;
     /// A poisoned storage refuses everything until a restart: the supervisor restarts this often.
     const RESTART_EVERY: Duration = Duration::from_millis(1_500);
 
@@ -146,11 +148,15 @@ mod failpoints {
         let mut summary = Vec::new();
 
         for failpoint in FAILPOINTS {
-            for (action, percent) in [("return", RETURN_PERCENT), ("panic", PANIC_PERCENT)] {
+            for action in ["return", "panic"] {
                 let started = Instant::now();
                 center.kill();
-                center.serve_environment =
-                    vec![("FAILPOINTS".into(), format!("{failpoint}={percent}%{action}").into())];
+                // fail's syntax: `N*off` passes N hits, then the next task takes over.
+                let plan = match action {
+                    "return" => format!("2*off->1*return->{RETURN_PERCENT}%return"),
+                    _ => format!("{}*off->panic", PANIC_AT_HIT - 1),
+                };
+                center.serve_environment = vec![("FAILPOINTS".into(), format!("{failpoint}={plan}").into())];
                 let mut crashes = start_until_up(&mut center);
                 proxy.set_faults(true);
 
@@ -193,15 +199,15 @@ mod failpoints {
                 center.stop();
                 center.assert_audit_passes();
                 if action == "panic" {
-                    assert!(crashes > 0, "{failpoint}={percent}%panic never crashed the center");
+                    assert!(crashes > 0, "{failpoint}={plan} never crashed the center");
                 } else {
                     assert!(
                         log_contains(&center.data, &format!("failpoint {failpoint}")),
-                        "{failpoint}={percent}%return never struck"
+                        "{failpoint}={plan} never struck"
                     );
                 }
                 summary.push(format!(
-                    "{failpoint}={percent}%{action}: {crashes} crashes, {} starts so far, {payments} payments acknowledged so far, {:.1} s",
+                    "{failpoint}={plan}: {crashes} crashes, {} starts so far, {payments} payments acknowledged so far, {:.1} s",
                     center.starts,
                     started.elapsed().as_secs_f64()
                 ));
