@@ -93,21 +93,39 @@ pub fn initial_app(options: &TerminalOptions) -> App {
     app
 }
 
-fn spawn_input(events: mpsc::Sender<Event>) -> std::thread::JoinHandle<()> {
+/// What the keyboard thread reports between two ticks.
+pub enum Input {
+    /// A key was pressed.
+    Key(crossterm::event::KeyEvent),
+    /// The window changed size.
+    Resize,
+    /// Nothing happened for one tick.
+    Tick,
+}
+
+/// Reads the keyboard on a thread of its own (crossterm's reads block) and
+/// hands each key, resize and quiet `tick` to `to_event`, whose events go to
+/// `events`. Ends when the receiver is gone or the terminal can't be read.
+/// The console uses it too.
+pub fn spawn_input<E: Send + 'static>(
+    events: mpsc::Sender<E>,
+    tick: Duration,
+    to_event: impl Fn(Input) -> E + Send + 'static,
+) -> std::thread::JoinHandle<()> {
     use crossterm::event::{self, Event as TermEvent};
     std::thread::spawn(move || {
         loop {
-            let event = match event::poll(TICK) {
+            let input = match event::poll(tick) {
                 Ok(true) => match event::read() {
-                    Ok(TermEvent::Key(key)) => Event::Key(key),
-                    Ok(TermEvent::Resize(..)) => Event::Resize,
+                    Ok(TermEvent::Key(key)) => Input::Key(key),
+                    Ok(TermEvent::Resize(..)) => Input::Resize,
                     Ok(_) => continue,
                     Err(_) => return,
                 },
-                Ok(false) => Event::Tick,
+                Ok(false) => Input::Tick,
                 Err(_) => return,
             };
-            if events.blocking_send(event).is_err() {
+            if events.blocking_send(to_event(input)).is_err() {
                 return;
             }
         }
@@ -134,7 +152,11 @@ pub fn run(options: TerminalOptions, runtime: &Runtime) -> Result<(), String> {
     let mut terminal = ratatui::try_init().map_err(|error| {
         format!("Cannot open the full-screen terminal ({error}). Run denbun in a terminal window, or use its verbs.")
     })?;
-    let input = spawn_input(event_sender);
+    let input = spawn_input(event_sender, TICK, |input| match input {
+        Input::Key(key) => Event::Key(key),
+        Input::Resize => Event::Resize,
+        Input::Tick => Event::Tick,
+    });
     let result = loop {
         if let Err(error) = terminal.draw(|frame| view::render(&app, frame)) {
             break Err(format!("Cannot draw: {error}"));

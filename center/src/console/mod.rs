@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use crate::operator::Operator;
 use app::{App, Event, update};
 use backend::Backend;
+use denbun_client::terminal::Input;
 
 /// Events waiting for the drawing loop.
 pub const EVENT_QUEUE_MAX: usize = 256;
@@ -54,27 +55,6 @@ pub fn initial_app(operator: &Operator) -> App {
     app
 }
 
-fn spawn_input(events: mpsc::Sender<Event>) -> std::thread::JoinHandle<()> {
-    use crossterm::event::{self, Event as TermEvent};
-    std::thread::spawn(move || {
-        loop {
-            let event = match event::poll(TICK) {
-                Ok(true) => match event::read() {
-                    Ok(TermEvent::Key(key)) => Event::Key(key),
-                    Ok(TermEvent::Resize(..)) => Event::Resize,
-                    Ok(_) => continue,
-                    Err(_) => return,
-                },
-                Ok(false) => Event::Tick(crate::service::now_ms()),
-                Err(_) => return,
-            };
-            if events.blocking_send(event).is_err() {
-                return;
-            }
-        }
-    })
-}
-
 /// Runs the console until the operator quits. Files exported from the
 /// Payouts tab land in `export_directory` unless a path says otherwise.
 pub fn run(operator: Operator, export_directory: PathBuf, runtime: &Runtime) -> Result<(), String> {
@@ -85,7 +65,11 @@ pub fn run(operator: Operator, export_directory: PathBuf, runtime: &Runtime) -> 
     let backend_task = runtime.spawn(backend.run(effects));
     let mut terminal = ratatui::try_init()
         .map_err(|error| format!("Cannot open the full-screen console ({error}). Run it in a terminal window."))?;
-    let input = spawn_input(event_sender.clone());
+    let input = denbun_client::terminal::spawn_input(event_sender.clone(), TICK, |input| match input {
+        Input::Key(key) => Event::Key(key),
+        Input::Resize => Event::Resize,
+        Input::Tick => Event::Tick(crate::service::now_ms()),
+    });
     // The first reads go out at once rather than after the first tick.
     let _ = event_sender.try_send(Event::Tick(crate::service::now_ms()));
     drop(event_sender);
