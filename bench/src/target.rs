@@ -406,7 +406,19 @@ impl LocalCenter {
                     )
                 })
                 .map_err(fail)?;
-            let address = ready.recv_timeout(START_TIMEOUT).map_err(|_| fail("the in-process center did not start"))?;
+            let address = match ready.recv_timeout(START_TIMEOUT) {
+                Ok(address) => address,
+                // The center thread ended (or hangs) before listening: say why.
+                Err(_) if thread.is_finished() => {
+                    let why = match thread.join() {
+                        Ok(Err(error)) => error.to_string(),
+                        Ok(Ok(())) => "it stopped at once".to_owned(),
+                        Err(_) => "it panicked".to_owned(),
+                    };
+                    return Err(fail(format!("the in-process center did not start: {why}")));
+                }
+                Err(_) => return Err(fail("the in-process center did not start in time")),
+            };
             (address, Running::InProcess { thread, stop: Some(stop) })
         } else {
             let executable = std::env::current_exe().map_err(fail)?;
