@@ -492,7 +492,10 @@ impl Connection {
                 return Ok(());
             }
         };
-        for notice in notices {
+        // A notice above this sequence is applied but not durable yet: its
+        // group's flush is still running, and its signal follows the flush.
+        let durable = self.center.registry().durable_notice_sequence();
+        for notice in notices.into_iter().take_while(|notice| notice.sequence <= durable) {
             self.send(notice.telegram.as_slice()).await?;
             self.notices_sent_up_to = self.notices_sent_up_to.max(notice.sequence);
         }

@@ -410,14 +410,15 @@ async fn operators_query_the_journal_and_run_the_audit_through_signed_telegrams(
 
 #[tokio::test]
 async fn an_expired_activation_code_is_refused() {
-    let center = TestCenter::start().await;
+    let mut center = TestCenter::start().await;
     let mut terminal = center.connect().await;
     let (mut party, code) = center.applicant(&mut terminal, Applicant::Member).await;
     let mut record = center.party(party.id).unwrap();
     let mut activation = record.activation.clone().unwrap();
     activation.expires_at_ms = now_ms() - 1;
     record.activation = Some(activation);
-    center.put_party(record);
+    center.put_party(record).await;
+    let mut terminal = center.connect().await;
 
     let answer = party.send_registration(&mut terminal, &center.fingerprint(), code).await;
     assert_eq!(reason(&answer), Some(RejectReason::ActivationCodeExpired));
@@ -431,7 +432,7 @@ async fn notices_wait_in_the_mailbox_arrive_in_order_after_sign_on_and_leave_whe
     use denbun_protocol::telegram::network::MailboxAck;
     use denbun_protocol::wire::{Amount, Yen};
 
-    let center = TestCenter::start().await;
+    let mut center = TestCenter::start().await;
     let mut party = center.register(Applicant::Member).await;
     let notice = |card_number: u64| CardIssueNotice {
         card: IssuedCard { card_number, face_value: Amount::new(1_000).unwrap(), issued_at_ms: now_ms() },
@@ -440,8 +441,8 @@ async fn notices_wait_in_the_mailbox_arrive_in_order_after_sign_on_and_leave_whe
         balance: Yen::new(1_000 * card_number).unwrap(),
     };
     // Two notices while the member is offline.
-    let first = center.put_notice(party.id, notice(1));
-    let second = center.put_notice(party.id, notice(2));
+    let first = center.put_notice(party.id, notice(1)).await;
+    let second = center.put_notice(party.id, notice(2)).await;
     assert!(first < second);
 
     let mut terminal = center.connect().await;
@@ -475,8 +476,15 @@ async fn notices_wait_in_the_mailbox_arrive_in_order_after_sign_on_and_leave_whe
     let fetched = again.receive().await;
     let Body::MailboxFetchAnswer(fetched) = fetched.body() else { panic!("{fetched:?}") };
     assert_eq!((fetched.delivered, fetched.remaining), (1, 0));
-    // A fetch sends no more than it asks for, and its answer says so.
-    let third = center.put_notice(party.id, notice(3));
+    // A fetch sends no more than it asks for, and its answer says so (the
+    // third notice is written with the center stopped, so sign on again).
+    let third = center.put_notice(party.id, notice(3)).await;
+    let mut again = center.connect().await;
+    let answer = sign_on(&mut again, &mut party, &center).await;
+    let Body::SignOnAnswer(signed_on) = answer.body() else { panic!("{answer:?}") };
+    assert_eq!(signed_on.mailbox_count, 2);
+    assert_eq!(again.receive().await.header().processing_number(), second);
+    assert_eq!(again.receive().await.header().processing_number(), third);
     again.send(&party.request(&center.fingerprint(), MailboxFetch { max_notices: 1 })).await;
     assert_eq!(again.receive().await.header().processing_number(), second);
     let fetched = again.receive().await;

@@ -212,27 +212,48 @@ impl TestCenter {
     /// Puts a notice signed by this center into `recipient`'s mailbox, as
     /// the center's flows do (for testing store and forward on its own).
     /// Call it while no telegram is in flight: it writes beside the committer.
-    pub fn put_notice(&self, recipient: PartyId, body: impl Into<Body>) -> u64 {
-        let storage = self.center().storage();
-        let sequence = storage.counter(Counter::LastNotice).expect("read the counter") + 1;
+    pub async fn put_notice(&mut self, recipient: PartyId, body: impl Into<Body>) -> u64 {
         let signing_key = SigningKey::from_bytes(self.keys.signing_seed.expose());
-        let notice = Signer::center(&signing_key).notice(recipient, sequence, now_ms(), body).expect("a notice");
-        let mut batch = WriteBatch::default();
-        batch.push(Write::Counter(Counter::LastNotice, sequence));
-        batch.push(Write::MailboxPut(MailboxNotice {
-            recipient,
-            sequence,
-            telegram: Blob::new(notice.into_bytes()).expect("a notice fits"),
-        }));
-        storage.commit(&batch).expect("write the notice");
-        sequence
+        let body = body.into();
+        self.behind_the_committer(move |storage| {
+            let sequence = storage.counter(Counter::LastNotice).expect("read the counter") + 1;
+            let notice = Signer::center(&signing_key).notice(recipient, sequence, now_ms(), body).expect("a notice");
+            let mut batch = WriteBatch::default();
+            batch.push(Write::Counter(Counter::LastNotice, sequence));
+            batch.push(Write::MailboxPut(MailboxNotice {
+                recipient,
+                sequence,
+                telegram: Blob::new(notice.into_bytes()).expect("a notice fits"),
+            }));
+            storage.commit(&batch).expect("write the notice");
+            sequence
+        })
+        .await
     }
 
-    /// Changes a register entry directly (to set up a state, e.g. an expired code).
-    pub fn put_party(&self, record: PartyRecord) {
-        let mut batch = WriteBatch::default();
-        batch.push(Write::Party(record));
-        self.center().storage().commit(&batch).expect("write the register");
+    /// Changes a register entry directly (to set up a state, e.g. an expired
+    /// code); the center restarts around the write.
+    pub async fn put_party(&mut self, record: PartyRecord) {
+        self.behind_the_committer(move |storage| {
+            let mut batch = WriteBatch::default();
+            batch.push(Write::Party(record));
+            storage.commit(&batch).expect("write the register");
+        })
+        .await
+    }
+
+    /// Writes into the database with the center stopped, then starts it
+    /// again (on a new port: connections made before are closed). Only the
+    /// committer writes while a center runs — it caches what it has read —
+    /// so a test sets up a state this way, as an operator restoring data would.
+    async fn behind_the_committer<R>(&mut self, write: impl FnOnce(&SledStorage) -> R) -> R {
+        self.stop().await;
+        let result = {
+            let storage = SledStorage::open(&self.database_path()).expect("open the stopped center's database");
+            write(&storage)
+        };
+        self.run().await;
+        result
     }
 
     /// A terminal connected to this center.

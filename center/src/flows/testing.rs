@@ -214,20 +214,26 @@ impl Bench {
         Signer::new(from, &party.key, fingerprint).unwrap().request(number, clock(), body).unwrap()
     }
 
-    /// Applies telegrams as one group and returns their answers, in order.
-    pub fn group(&mut self, telegrams: Vec<Telegram>) -> Vec<Telegram> {
-        let committer = Committer {
-            storage: self.storage.clone(),
+    /// A committer of this bench's center over `storage` (the bench's own,
+    /// or a wrapper of it), telling `registry` of notices.
+    pub fn committer(&self, storage: Arc<dyn Storage>, registry: Arc<Registry>) -> Committer {
+        Committer {
+            storage,
             signing_key: self.center_key.clone(),
             fingerprint: self.fingerprint,
             config: self.config.clone(),
-            registry: Arc::new(Registry::default()),
+            registry,
             mail_directory: None,
             payout_directory: Some(self.payout_directory()),
             clock,
             live: Arc::new(crate::service::live::Live::new(0)),
             backup: None,
-        };
+        }
+    }
+
+    /// Applies telegrams as one group and returns their answers, in order.
+    pub fn group(&mut self, telegrams: Vec<Telegram>) -> Vec<Telegram> {
+        let committer = self.committer(self.storage.clone(), Arc::new(Registry::default()));
         let (sender, receiver) = mpsc::channel(telegrams.len().max(1));
         let mut replies: Vec<oneshot::Receiver<Reply>> = Vec::new();
         for telegram in telegrams {

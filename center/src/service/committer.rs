@@ -1,19 +1,30 @@
-//! The committer: the center's single writer.
+//! The committer: the center's single writer, and its flusher.
 //!
 //! Connection tasks hand it telegrams that are already decoded and verified
 //! (that work runs in parallel, on every core). It takes whatever has queued
 //! up — at most `group_commit_telegrams_max` — applies each through one
-//! [`Tx`], commits the whole group as one atomic batch with one flush, and
-//! only then answers each telegram. A group shares one write and one fsync,
-//! which is what lets many terminals be answered durably at once.
+//! [`Tx`], and applies the whole group to storage as one atomic batch. The
+//! flusher thread then makes it durable with one fsync and only then answers
+//! each telegram. While group k's fsync runs, the committer already applies
+//! group k+1 (whose reads see group k), and the flusher's next fsync covers
+//! every group applied meanwhile: the disk's wait and the committer's CPU
+//! overlap instead of adding up, and a group shares one write and one fsync.
 //!
-//! It runs on its own OS thread, so storage calls never block the async
+//! No answer and no notice leaves before its group is durable: the flusher
+//! answers, signals recipients, and raises the registry's durable notice
+//! sequence (connections send no notice above it) only after its sync
+//! returned. With a backup location the committer ships, applies and syncs
+//! each group itself before the next (shipping must follow the commit order
+//! exactly, and a failed commit takes the shipped group back).
+//!
+//! Both run on their own OS threads, so storage calls never block the async
 //! workers.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use denbun_protocol::header::Code;
+use denbun_protocol::header::{Code, PartyId};
 use denbun_protocol::reject::{Refused, RejectReason};
 use denbun_protocol::sign::{CenterFingerprint, Signer};
 use denbun_protocol::telegram::{Body, MaintenanceRequest, Telegram};
@@ -21,6 +32,7 @@ use denbun_protocol::wire::Blob;
 use ed25519_dalek::SigningKey;
 use tokio::sync::{mpsc, oneshot};
 
+use super::cache::Cache;
 use super::live::Live;
 use super::registry::Registry;
 use super::tx::{Origin, Tx};
@@ -88,12 +100,52 @@ pub struct Committer {
     pub(crate) backup: Option<crate::backup::BackupSite>,
 }
 
+/// A group applied to storage, on its way to the flusher.
+struct Applied {
+    jobs: Vec<Job>,
+    /// One per job (none for [`Inbound::Record`]).
+    answers: Vec<Option<Reply>>,
+    /// What the group wrote: letters and bank transfer files are written
+    /// from it once it is durable, and its notices raise the durable notice
+    /// sequence.
+    batch: WriteBatch,
+    notified: BTreeSet<PartyId>,
+    now_ms: u64,
+    /// Already durable (the committer synced it itself, with a backup
+    /// location, or it wrote nothing).
+    durable: bool,
+}
+
+/// The flusher's side: makes applied groups durable, then answers them.
+struct Flusher {
+    storage: Arc<dyn Storage>,
+    signing_key: SigningKey,
+    registry: Arc<Registry>,
+    live: Arc<Live>,
+    mail_directory: Option<PathBuf>,
+    payout_directory: Option<PathBuf>,
+}
+
 impl Committer {
     /// Runs until every sender of `jobs` is dropped; then returns after the
-    /// last group is durable.
+    /// last group is durable and answered.
     pub fn run(self, mut jobs: mpsc::Receiver<Job>) -> Result<(), StorageError> {
         let mut head = self.storage.journal_head()?;
+        let mut cache = Cache::default();
         let group_max = self.config.limits.group_commit_telegrams_max as usize;
+        let flusher = Flusher {
+            storage: self.storage.clone(),
+            signing_key: self.signing_key.clone(),
+            registry: self.registry.clone(),
+            live: self.live.clone(),
+            mail_directory: self.mail_directory.clone(),
+            payout_directory: self.payout_directory.clone(),
+        };
+        let (to_flusher, applied) = std::sync::mpsc::sync_channel::<Applied>(GROUPS_IN_FLIGHT_MAX);
+        let flusher = std::thread::Builder::new()
+            .name("flusher".to_owned())
+            .spawn(move || flusher.run(applied))
+            .map_err(|error| StorageError::Io(format!("could not start the flusher thread: {error}")))?;
         let mut group = Vec::with_capacity(group_max);
         while let Some(first) = jobs.blocking_recv() {
             group.push(first);
@@ -103,16 +155,24 @@ impl Committer {
                     Err(_) => break,
                 }
             }
-            head = self.commit_group(std::mem::take(&mut group), head);
+            let (applied, new_head) = self.apply_group(std::mem::take(&mut group), head, &mut cache);
+            head = new_head;
+            if let Some(applied) = applied
+                && to_flusher.send(applied).is_err()
+            {
+                break;
+            }
         }
-        Ok(())
+        drop(to_flusher);
+        flusher.join().map_err(|_| StorageError::Io("the flusher thread panicked".to_owned()))?
     }
 
-    /// Applies and commits one group; answers every job in it. Returns the
-    /// journal head after the group (unchanged when the commit failed).
-    fn commit_group(&self, group: Vec<Job>, head: JournalHead) -> JournalHead {
+    /// Applies one group to storage. Returns it for the flusher (none when
+    /// it was refused here) and the journal head after it (unchanged when it
+    /// was refused).
+    fn apply_group(&self, group: Vec<Job>, head: JournalHead, cache: &mut Cache) -> (Option<Applied>, JournalHead) {
         let now_ms = (self.clock)();
-        let mut tx = Tx::new(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms);
+        let mut tx = Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache));
         let mut answers = Vec::with_capacity(group.len());
         let mut failure = None;
         for job in &group {
@@ -124,55 +184,29 @@ impl Committer {
                 }
             }
         }
-        let (batch, new_head, notified) = tx.finish();
+        let (batch, new_head, notified, fill) = tx.finish_with_fill();
+        let durable = self.backup.is_some() || batch.is_empty();
         let failure = match failure {
             Some(error) => Some(error),
-            None => self.make_durable(&batch, &head, &new_head).err(),
+            None => self.write(&batch, &head, &new_head).err(),
         };
         if let Some(error) = failure {
             // Nothing of the group was applied: every telegram is refused as
             // "storage unavailable" and may be sent again unchanged.
             tracing::error!(%error, telegrams = group.len(), "storage failed; the group was refused and nothing applied");
-            for job in group {
-                let Some(reply) = job.reply else { continue };
-                let refused = match &job.inbound {
-                    Inbound::Verified(telegram) => Refused::from_header(telegram.header()),
-                    Inbound::Refused { refused, .. } => *refused,
-                    Inbound::Record { .. } => continue,
-                };
-                let answer = self.reject(&refused, RejectReason::StorageUnavailable, None, now_ms);
-                let _ = reply.send(Reply { answer, repeated: false });
-            }
-            return head;
+            refuse_group(&self.signing_key, group, now_ms);
+            return (None, head);
         }
-        fail::fail_point!("committer.before_answer", |_| {
-            tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
-            new_head.clone()
-        });
-        self.write_letter_files(&batch.writes);
-        if let Some(directory) = &self.payout_directory {
-            crate::ledger::export::write_files(directory, &batch.writes);
-        }
-        for (job, reply) in group.iter().zip(&answers) {
-            self.count(job, reply.as_ref(), now_ms);
-        }
-        for (job, reply) in group.into_iter().zip(answers) {
-            if let (Some(sender), Some(reply)) = (job.reply, reply) {
-                // A connection that went away no longer needs its answer; the
-                // terminal gets it again by repeating the telegram.
-                let _ = sender.send(reply);
-            }
-        }
-        for party in notified {
-            self.registry.notify(party);
-        }
-        new_head
+        cache.absorb(fill);
+        let applied = Applied { jobs: group, answers, batch, notified, now_ms, durable };
+        (Some(applied), new_head)
     }
 
-    /// Ships the group to the backup location (when there is one), then
-    /// commits it; a failed commit takes the shipped group back.
-    fn make_durable(&self, batch: &WriteBatch, before: &JournalHead, after: &JournalHead) -> Result<(), StorageError> {
-        let Some(site) = &self.backup else { return self.storage.commit(batch) };
+    /// Applies the group's batch. With a backup location: ships it first and
+    /// makes it durable at once (a failed commit takes the shipped group
+    /// back); without one the flusher makes it durable.
+    fn write(&self, batch: &WriteBatch, before: &JournalHead, after: &JournalHead) -> Result<(), StorageError> {
+        let Some(site) = &self.backup else { return self.storage.apply(batch) };
         if batch.is_empty() {
             return Ok(());
         }
@@ -267,6 +301,83 @@ impl Committer {
         Ok(Reply { answer, repeated: false })
     }
 
+    fn reject(&self, refused: &Refused, reason: RejectReason, message: Option<&str>, now_ms: u64) -> Vec<u8> {
+        reject(&self.signing_key, refused, reason, message, now_ms)
+    }
+}
+
+/// Groups the flusher may hold before the committer waits for it: enough to
+/// keep applying while one fsync runs, few enough that a slow disk pushes
+/// back on the committer (and so on the connections) instead of piling up
+/// memory.
+const GROUPS_IN_FLIGHT_MAX: usize = 8;
+
+impl Flusher {
+    /// Takes every group applied so far, makes them durable with one sync,
+    /// then answers them in order; until the committer hangs up.
+    fn run(self, applied: std::sync::mpsc::Receiver<Applied>) -> Result<(), StorageError> {
+        let mut pending = Vec::with_capacity(GROUPS_IN_FLIGHT_MAX);
+        while let Ok(first) = applied.recv() {
+            pending.push(first);
+            while let Ok(more) = applied.try_recv() {
+                pending.push(more);
+            }
+            let synced = if pending.iter().all(|group| group.durable) { Ok(()) } else { self.storage.sync() };
+            match synced {
+                Ok(()) => pending.drain(..).for_each(|group| self.answer(group)),
+                Err(error) => {
+                    // The storage is poisoned now: every later group fails to
+                    // apply or to sync too, until a restart recovers the disk.
+                    let telegrams: usize = pending.iter().map(|group| group.jobs.len()).sum();
+                    tracing::error!(%error, telegrams, "storage sync failed; the groups were refused");
+                    for group in pending.drain(..) {
+                        refuse_group(&self.signing_key, group.jobs, group.now_ms);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers one durable group, signals its notices' recipients, and
+    /// writes its letter and bank transfer files.
+    fn answer(&self, group: Applied) {
+        let Applied { jobs, answers, batch, notified, now_ms, .. } = group;
+        fail::fail_point!("committer.before_answer", |_| {
+            tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
+        });
+        self.write_letter_files(&batch.writes);
+        if let Some(directory) = &self.payout_directory {
+            crate::ledger::export::write_files(directory, &batch.writes);
+        }
+        // Before the answers: a terminal that has its answer may fetch its
+        // mailbox at once and must find the group's notices sendable.
+        let newest_notice = batch
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::MailboxPut(notice) => Some(notice.sequence),
+                _ => None,
+            })
+            .max();
+        if let Some(sequence) = newest_notice {
+            self.registry.notices_durable_up_to(sequence);
+        }
+        for (job, reply) in jobs.iter().zip(&answers) {
+            self.count(job, reply.as_ref(), now_ms);
+        }
+        for (job, reply) in jobs.into_iter().zip(answers) {
+            if let (Some(sender), Some(reply)) = (job.reply, reply) {
+                // A connection that went away no longer needs its answer; the
+                // terminal gets it again by repeating the telegram.
+                let _ = sender.send(reply);
+            }
+        }
+        for party in notified {
+            self.registry.notify(party);
+        }
+    }
+
     /// Counts a received telegram for the live figures (echo answers and
     /// the center's own probes are not traffic).
     fn count(&self, job: &Job, reply: Option<&Reply>, now_ms: u64) {
@@ -277,13 +388,6 @@ impl Committer {
         };
         let refused = reply.is_some_and(|reply| reply.answer.get(1..3) == Some(&Code::REJECT.number().to_be_bytes()));
         self.live.telegram(code, refused, now_ms);
-    }
-
-    fn reject(&self, refused: &Refused, reason: RejectReason, message: Option<&str>, now_ms: u64) -> Vec<u8> {
-        Signer::center(&self.signing_key)
-            .reject(refused, reason, message, now_ms)
-            .expect("the center may reject any telegram")
-            .into_bytes()
     }
 
     /// Letters also go to `DIR/mail/` as text files for printing. The queue
@@ -300,6 +404,34 @@ impl Committer {
                 tracing::error!(path = %path.display(), %error, "could not write the letter file; it stays in the mail queue");
             }
         }
+    }
+}
+
+fn reject(
+    signing_key: &SigningKey,
+    refused: &Refused,
+    reason: RejectReason,
+    message: Option<&str>,
+    now_ms: u64,
+) -> Vec<u8> {
+    Signer::center(signing_key)
+        .reject(refused, reason, message, now_ms)
+        .expect("the center may reject any telegram")
+        .into_bytes()
+}
+
+/// Refuses every telegram of a group that was not made durable as "storage
+/// unavailable": nothing of it counts, and it may be sent again unchanged.
+fn refuse_group(signing_key: &SigningKey, group: Vec<Job>, now_ms: u64) {
+    for job in group {
+        let Some(reply) = job.reply else { continue };
+        let refused = match &job.inbound {
+            Inbound::Verified(telegram) => Refused::from_header(telegram.header()),
+            Inbound::Refused { refused, .. } => *refused,
+            Inbound::Record { .. } => continue,
+        };
+        let answer = reject(signing_key, &refused, RejectReason::StorageUnavailable, None, now_ms);
+        let _ = reply.send(Reply { answer, repeated: false });
     }
 }
 

@@ -1,14 +1,18 @@
 //! The running center: its keys, its storage, the committer thread and the
 //! registry of signed-on sessions, shared by every connection.
 
+pub mod cache;
 pub mod committer;
 pub mod live;
+#[cfg(test)]
+mod pipeline_tests;
 pub mod registry;
 pub mod tx;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use denbun_protocol::header::PartyId;
 use denbun_protocol::identity::CenterIdentity;
@@ -27,6 +31,10 @@ use tx::Origin;
 
 /// Jobs waiting for the committer; a full queue pushes back on connections.
 const COMMIT_QUEUE_JOBS_MAX: usize = 4_096;
+
+/// Verification keys kept decompressed, by party; past it the cache starts
+/// again empty (about 13 MiB at most).
+const VERIFICATION_KEYS_CACHED_MAX: usize = 65_536;
 
 /// The center's clock: unix milliseconds. The only place that reads it.
 pub fn now_ms() -> u64 {
@@ -53,6 +61,10 @@ pub struct Center {
     committer: mpsc::Sender<Job>,
     next_session: AtomicU64,
     live: Arc<Live>,
+    /// Registered verification keys, decompressed. A key never changes once
+    /// registered (the activation code that allowed it is used up), so a
+    /// cached key stays right; parties without one are not cached.
+    verification_keys: Mutex<HashMap<PartyId, VerifyingKey>>,
 }
 
 /// The committer thread; join it after the last [`Center`] handle is dropped.
@@ -89,7 +101,8 @@ impl Center {
         let signing_key = keys.signing_key();
         let fingerprint = CenterFingerprint::of(&signing_key.verifying_key());
         let noise_key = CenterNoiseKey::from_secret_bytes(keys.noise_secret_key.expose());
-        let registry = Arc::new(Registry::default());
+        let durable_notices = storage.counter(crate::storage::Counter::LastNotice).map_err(std::io::Error::other)?;
+        let registry = Arc::new(Registry::with_durable_notices(durable_notices));
         let mail_directory = match &data_directory {
             Some(directory) => {
                 let mail = directory.join("mail");
@@ -132,6 +145,7 @@ impl Center {
             committer: sender,
             next_session: AtomicU64::new(1),
             live,
+            verification_keys: Mutex::new(HashMap::new()),
         };
         Ok((Arc::new(center), CommitterThread(thread)))
     }
@@ -207,12 +221,24 @@ impl Center {
             .unwrap_or_else(|_| Err(StorageError::Io("a storage read panicked".to_owned())))
     }
 
-    /// The registered verification key of `party`, if it has one.
+    /// The registered verification key of `party`, if it has one: from the
+    /// cache, else read off the async workers (and decompressed) once.
     pub async fn verification_key(&self, party: PartyId) -> Result<Option<VerifyingKey>, StorageError> {
-        Ok(self
+        if let Some(key) = self.verification_keys.lock().expect("key cache lock").get(&party) {
+            return Ok(Some(*key));
+        }
+        let key = self
             .party(party)
             .await?
             .and_then(|record| record.verification_key)
-            .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok()))
+            .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok());
+        if let Some(key) = key {
+            let mut keys = self.verification_keys.lock().expect("key cache lock");
+            if keys.len() >= VERIFICATION_KEYS_CACHED_MAX {
+                keys.clear();
+            }
+            keys.insert(party, key);
+        }
+        Ok(key)
     }
 }

@@ -14,6 +14,7 @@ use denbun_protocol::telegram::{Body, Telegram};
 use denbun_protocol::wire::{Blob, Text};
 use ed25519_dalek::SigningKey;
 
+use super::cache::{Cache, CacheFill};
 use crate::storage::{
     Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LedgerKey, LedgerRange,
     LedgerRecord, LedgerType, LetterRecord, MailboxNotice, PartyRecord, ScanOrder, Storage, StorageError, Write,
@@ -47,12 +48,29 @@ pub struct Tx<'a> {
     /// Money records this group wrote (`None`: removed), by key bytes, so
     /// scans merge them in key order with what is committed.
     ledger: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
+    /// The committer's cache of committed state, read before storage.
+    cache: Option<&'a Cache>,
+    /// Committed records this group read from storage (not from the cache).
+    read: CacheFill,
 }
 
 impl<'a> Tx<'a> {
     /// A view over `storage`, journaling after `journal_head`, at time `now_ms`.
     pub fn new(storage: &'a dyn Storage, signing_key: &'a SigningKey, journal_head: JournalHead, now_ms: u64) -> Self {
+        Self::with_cache(storage, signing_key, journal_head, now_ms, None)
+    }
+
+    /// [`Tx::new`], reading committed state from `cache` before storage.
+    pub fn with_cache(
+        storage: &'a dyn Storage,
+        signing_key: &'a SigningKey,
+        journal_head: JournalHead,
+        now_ms: u64,
+        cache: Option<&'a Cache>,
+    ) -> Self {
         Self {
+            cache,
+            read: CacheFill::default(),
             storage,
             signing_key,
             now_ms,
@@ -88,7 +106,16 @@ impl<'a> Tx<'a> {
         if let Some(record) = self.parties.get(&party) {
             return Ok(Some(record.clone()));
         }
-        self.storage.party(party)
+        if let Some(record) = self.cache.and_then(|cache| cache.party(party)) {
+            return Ok(Some(record.clone()));
+        }
+        let record = self.storage.party(party)?;
+        if let Some(record) = &record
+            && self.cache.is_some()
+        {
+            self.read.parties.insert(party, record.clone());
+        }
+        Ok(record)
     }
 
     /// Inserts or replaces a register entry.
@@ -101,7 +128,10 @@ impl<'a> Tx<'a> {
     pub fn next(&mut self, counter: Counter) -> Result<u64, StorageError> {
         let current = match self.counters.get(&counter) {
             Some(value) => *value,
-            None => self.storage.counter(counter)?,
+            None => match self.cache.and_then(|cache| cache.counter(counter)) {
+                Some(value) => value,
+                None => self.storage.counter(counter)?,
+            },
         };
         let next = current.checked_add(1).expect("a u64 counter does not wrap in the life of a center");
         self.counters.insert(counter, next);
@@ -223,7 +253,18 @@ impl<'a> Tx<'a> {
         if let Some(record) = self.ledger.get(key.as_bytes()) {
             return Ok(record.clone());
         }
-        self.storage.ledger_get(key)
+        if let Some(record) = self.cache.and_then(|cache| cache.ledger(key.as_bytes())) {
+            return Ok(record.clone());
+        }
+        let record = self.storage.ledger_get(key)?;
+        // Only records found are kept: most keys found absent are new
+        // numbers (a transaction's) that nobody asks for twice.
+        if let Some(record) = &record
+            && self.cache.is_some()
+        {
+            self.read.ledger.insert(key.as_bytes().to_vec(), Some(record.clone()));
+        }
+        Ok(record)
     }
 
     /// A money record of a known type; a record of another type under the
@@ -309,7 +350,19 @@ impl<'a> Tx<'a> {
 
     /// Splits into the batch to commit and the journal head after it.
     pub fn finish(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>) {
-        (self.batch, self.journal_head, self.notified)
+        let (batch, head, notified, _) = self.finish_with_fill();
+        (batch, head, notified)
+    }
+
+    /// [`Tx::finish`], with what the group read and wrote for the
+    /// committer's cache (to absorb once the batch is applied).
+    pub fn finish_with_fill(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>, CacheFill) {
+        let mut fill = self.read;
+        // The group's own writes come last: they are newer than what it read.
+        fill.parties.extend(self.parties);
+        fill.ledger.extend(self.ledger);
+        fill.counters.extend(self.counters);
+        (self.batch, self.journal_head, self.notified, fill)
     }
 }
 

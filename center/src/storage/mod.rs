@@ -6,11 +6,13 @@
 //! sled type appears in this trait, so another engine (PostgreSQL for a
 //! center that outgrows one machine) can implement it.
 //!
-//! **Durability contract:** [`Storage::commit`] applies a [`WriteBatch`]
-//! atomically and returns only once it is durable (fsynced). The committer
+//! **Durability contract:** [`Storage::apply`] applies a [`WriteBatch`]
+//! atomically and [`Storage::sync`] makes every batch applied before it
+//! durable (fsynced); [`Storage::commit`] is the two in turn. The committer
 //! puts the effects, idempotency records and journal entries of a whole group
-//! of telegrams into one batch, so a group shares one atomic write and one
-//! flush, and answers are sent only after `commit` returns.
+//! of telegrams into one batch, so a group shares one atomic write, and a
+//! flusher thread syncs (one fsync for every group applied meanwhile) before
+//! any of their answers is sent.
 //!
 //! All methods block; async callers run them on the blocking pool.
 
@@ -157,13 +159,32 @@ pub trait Storage: Send + Sync + 'static {
     /// are exactly the journal's.
     fn telegram_hours(&self, first_hour: u64, hours: u64) -> Result<Vec<TelegramHour>, StorageError>;
 
-    /// Applies `batch` atomically; returns once it is durable.
+    /// Applies `batch` atomically; returns once it is durable: [`Storage::apply`]
+    /// then [`Storage::sync`].
+    fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.apply(batch)?;
+        self.sync()
+    }
+
+    /// Applies `batch` atomically, not yet durably: later reads see it, and
+    /// the next successful [`Storage::sync`] makes it durable together with
+    /// every batch applied before it. A crash before that sync may lose it
+    /// whole (never part of it). The committer applies group k+1 while
+    /// group k's sync runs, and answers a group only after its sync.
     ///
     /// After a failure that may have left part of a batch in the engine's
-    /// memory (the write went in, the flush failed), every later commit fails
-    /// too until the center restarts and recovers what is on disk: after a
-    /// failed fsync nobody knows what the disk holds (PostgreSQL's "fsyncgate").
-    fn commit(&self, batch: &WriteBatch) -> Result<(), StorageError>;
+    /// memory (the write went in, the flush failed), every later apply and
+    /// sync fails too until the center restarts and recovers what is on disk:
+    /// after a failed fsync nobody knows what the disk holds (PostgreSQL's
+    /// "fsyncgate").
+    fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError>;
+
+    /// Makes every batch applied before this call durable (fsync). Fails,
+    /// and keeps failing, once a write or an earlier sync has failed.
+    fn sync(&self) -> Result<(), StorageError>;
 
     /// Every stored record as raw key and value bytes, in key order, for a
     /// backup's snapshot; `visit` returns false to stop. The layout of keys
