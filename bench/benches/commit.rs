@@ -9,7 +9,8 @@
 //! through the center's own flows (`flows::apply` over one `Tx`: standing,
 //! catalog prices, balance, the double-entry posting, the cards drawn, the
 //! purchase record and the store's signed notice), without the commit: the
-//! committer's work per payment besides signing the answer and the flush.
+//! committer's work per payment besides signing the answer and the flush;
+//! once reading storage directly, once through the committer's cache.
 //!
 //! `cargo bench -p denbun-bench --bench commit`
 
@@ -19,6 +20,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use denbun_bench::workload;
 use denbun_center::config::Config;
 use denbun_center::flows::{self, Decision, FlowContext};
+use denbun_center::service::cache::Cache;
 use denbun_center::service::tx::{Origin, Tx};
 use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
 use denbun_protocol::header::PartyId;
@@ -133,6 +135,21 @@ fn ledger_apply(criterion: &mut Criterion) {
     let catalog = store_signer.request(1, SENT_AT_MS, workload::catalog_publish()).expect("a catalog");
     apply_and_commit(&storage, &center, &context, &catalog);
 
+    // The committer's cache, filled as the committer fills it: by a group
+    // that is applied to storage, then absorbed.
+    let mut cache = Cache::default();
+    {
+        let head = storage.journal_head().expect("read the head");
+        let mut tx = Tx::with_cache(&storage, &center, head, SENT_AT_MS, Some(&cache));
+        let warm =
+            member_signer.request(1_000_000, SENT_AT_MS, workload::payment(store, 1_000_000, 1)).expect("a payment");
+        let decision = flows::apply(&mut tx, &context, &warm).expect("storage works");
+        assert!(matches!(decision, Decision::Answer(_)), "refused: {decision:?}");
+        let (batch, _, _, fill) = tx.finish_with_fill();
+        storage.commit(&batch).expect("commit");
+        cache.absorb(fill);
+    }
+
     let mut group = criterion.benchmark_group("ledger apply");
     for size in GROUP_SIZES {
         // Fresh transaction numbers each time: the overlay is dropped uncommitted,
@@ -148,6 +165,17 @@ fn ledger_apply(criterion: &mut Criterion) {
             bench.iter(|| {
                 let head = storage.journal_head().expect("read the head");
                 let mut tx = Tx::new(&storage, &center, head, SENT_AT_MS);
+                for payment in payments {
+                    let decision = flows::apply(&mut tx, &context, payment).expect("storage works");
+                    assert!(matches!(decision, Decision::Answer(_)), "refused: {decision:?}");
+                }
+                black_box(tx.finish())
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("payments in one Tx, cached", size), &payments, |bench, payments| {
+            bench.iter(|| {
+                let head = storage.journal_head().expect("read the head");
+                let mut tx = Tx::with_cache(&storage, &center, head, SENT_AT_MS, Some(&cache));
                 for payment in payments {
                     let decision = flows::apply(&mut tx, &context, payment).expect("storage works");
                     assert!(matches!(decision, Decision::Answer(_)), "refused: {decision:?}");

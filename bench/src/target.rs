@@ -408,8 +408,10 @@ impl LocalCenter {
                 .map_err(fail)?;
             let address = match ready.recv_timeout(START_TIMEOUT) {
                 Ok(address) => address,
-                // The center thread ended (or hangs) before listening: say why.
-                Err(_) if thread.is_finished() => {
+                // The center thread ended before listening (it dropped the
+                // sender on its way out, so join it even if it has not quite
+                // finished yet): say why.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let why = match thread.join() {
                         Ok(Err(error)) => error.to_string(),
                         Ok(Ok(())) => "it stopped at once".to_owned(),

@@ -11,7 +11,10 @@
 //! storage ([`Cache::absorb`]): a group refused before its write leaves the
 //! cache as the storage is. After a failed sync the storage refuses every
 //! later write until a restart, which starts with an empty cache. The cache
-//! is bounded: past [`CACHE_RECORDS_MAX`] records it starts again empty.
+//! is bounded: past [`CACHE_RECORDS_MAX`] records it starts again empty; it
+//! keeps only records that are read (see [`Cache::absorb`]), so on a busy
+//! day it holds the working set of accounts and cards rather than every
+//! posting.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,8 +37,12 @@ pub struct Cache {
 /// What one group read from storage and wrote, for [`Cache::absorb`].
 #[derive(Default)]
 pub struct CacheFill {
+    /// Register entries read from storage, then those written (newer).
     pub(crate) parties: HashMap<PartyId, PartyRecord>,
-    pub(crate) ledger: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
+    /// Money records read from storage.
+    pub(crate) ledger_read: HashMap<Vec<u8>, LedgerRecord>,
+    /// Money records written (`None`: removed).
+    pub(crate) ledger_written: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
     pub(crate) counters: HashMap<Counter, u64>,
 }
 
@@ -56,10 +63,29 @@ impl Cache {
     }
 
     /// Takes in what a group read and wrote, once the group is applied to storage.
+    ///
+    /// A money record written enters the cache only when it was read (in
+    /// this group or before): accounts, cards, catalogs and the day's
+    /// figures are read again and again, while a payment's posting, purchase
+    /// and statement lines are written once and seldom read, and caching
+    /// them would fill the cache with them.
     pub fn absorb(&mut self, fill: CacheFill) {
-        self.parties.extend(fill.parties);
-        self.ledger.extend(fill.ledger);
-        self.counters.extend(fill.counters);
+        let CacheFill { parties, mut ledger_read, ledger_written, counters } = fill;
+        self.parties.extend(parties);
+        self.counters.extend(counters);
+        for (key, record) in ledger_written {
+            let known = ledger_read.remove(&key).is_some() || self.ledger.contains_key(&key);
+            match record {
+                Some(record) if known => {
+                    self.ledger.insert(key, Some(record));
+                }
+                Some(_) => {}
+                None => {
+                    self.ledger.remove(&key);
+                }
+            }
+        }
+        self.ledger.extend(ledger_read.into_iter().map(|(key, record)| (key, Some(record))));
         if self.parties.len() + self.ledger.len() > CACHE_RECORDS_MAX {
             self.parties.clear();
             self.ledger.clear();
@@ -74,5 +100,66 @@ impl Cache {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use denbun_protocol::header::PartyId;
+
+    use super::*;
+    use crate::storage::LedgerKey;
+    use crate::storage::ledger_records::{AccountId, AccountRecord};
+
+    fn account(member: u64, debits: u64) -> LedgerRecord {
+        let id = AccountId::stored_value(PartyId::member(member).unwrap().try_into().unwrap());
+        let mut record = AccountRecord::empty(id);
+        record.debits_yen = debits;
+        record.into()
+    }
+
+    #[test]
+    fn a_record_written_enters_only_when_it_was_read() {
+        let mut cache = Cache::default();
+        let read = account(1, 10);
+        let read_key = read.key().as_bytes().to_vec();
+        let unread = account(2, 20);
+        let unread_key = unread.key().as_bytes().to_vec();
+        let mut fill = CacheFill::default();
+        fill.ledger_read.insert(read_key.clone(), read);
+        fill.ledger_written.insert(read_key.clone(), Some(account(1, 11)));
+        fill.ledger_written.insert(unread_key.clone(), Some(unread));
+        cache.absorb(fill);
+        assert_eq!(cache.ledger(&read_key), Some(&Some(account(1, 11))), "the write is newer than the read");
+        assert_eq!(cache.ledger(&unread_key), None, "written once, never read: not kept");
+
+        // A later write updates what the cache holds; a removal takes it out.
+        let mut fill = CacheFill::default();
+        fill.ledger_written.insert(read_key.clone(), Some(account(1, 12)));
+        cache.absorb(fill);
+        assert_eq!(cache.ledger(&read_key), Some(&Some(account(1, 12))));
+        let mut fill = CacheFill::default();
+        fill.ledger_written.insert(read_key.clone(), None);
+        cache.absorb(fill);
+        assert_eq!(cache.ledger(&read_key), None);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn past_its_bound_the_cache_starts_again_empty() {
+        let mut cache = Cache::default();
+        let mut fill = CacheFill::default();
+        for member in 1..=CACHE_RECORDS_MAX as u64 {
+            let record = account(member, member);
+            fill.ledger_read.insert(record.key().as_bytes().to_vec(), record);
+        }
+        cache.absorb(fill);
+        assert_eq!(cache.len(), CACHE_RECORDS_MAX);
+        let mut fill = CacheFill::default();
+        let record = account(CACHE_RECORDS_MAX as u64 + 1, 1);
+        let key: LedgerKey = record.key();
+        fill.ledger_read.insert(key.as_bytes().to_vec(), record);
+        cache.absorb(fill);
+        assert!(cache.is_empty());
     }
 }

@@ -262,7 +262,7 @@ impl<'a> Tx<'a> {
         if let Some(record) = &record
             && self.cache.is_some()
         {
-            self.read.ledger.insert(key.as_bytes().to_vec(), Some(record.clone()));
+            self.read.ledger_read.insert(key.as_bytes().to_vec(), record.clone());
         }
         Ok(record)
     }
@@ -360,7 +360,7 @@ impl<'a> Tx<'a> {
         let mut fill = self.read;
         // The group's own writes come last: they are newer than what it read.
         fill.parties.extend(self.parties);
-        fill.ledger.extend(self.ledger);
+        fill.ledger_written = self.ledger;
         fill.counters.extend(self.counters);
         (self.batch, self.journal_head, self.notified, fill)
     }
