@@ -58,7 +58,8 @@ applications_per_address_per_hour = 20
 activation_code_ttl_hours = 720
 # Wrong activation codes allowed before an application is locked.
 activation_attempts_max = 5
-# Telegrams committed together in one storage write and one flush.
+# Telegrams applied together in one storage write (one fsync covers every
+# group applied while the previous fsync ran).
 group_commit_telegrams_max = 256
 
 [texts]

@@ -8,6 +8,7 @@ mod cli;
 mod console;
 mod crash;
 mod faults;
+mod load;
 mod money;
 mod operator_binary;
 mod terminal;

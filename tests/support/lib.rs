@@ -549,7 +549,17 @@ pub fn binary(name: &str) -> PathBuf {
     let build = || {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = std::process::Command::new(cargo);
-        command.args(["build", "--quiet", "-p", "denbun-center", "-p", "denbun-client", "--bins"]);
+        command.args([
+            "build",
+            "--quiet",
+            "-p",
+            "denbun-center",
+            "-p",
+            "denbun-client",
+            "-p",
+            "denbun-bench",
+            "--bins",
+        ]);
         if cfg!(feature = "failpoints") {
             // The child centers of tests/e2e/faults.rs read FAILPOINTS.
             command.args(["--features", "denbun-center/failpoints"]);
@@ -653,7 +663,13 @@ impl ChildCenter {
 
     /// `denbun-center` with the secret files in its environment and no standard input.
     pub fn command(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(binary("denbun-center"));
+        self.command_of("denbun-center")
+    }
+
+    /// One of the workspace's programs (`denbun-center`, `denbun-bench`)
+    /// with the secret files in its environment and no standard input.
+    pub fn command_of(&self, program: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(binary(program));
         command
             .stdin(std::process::Stdio::null())
             .env("DENBUN_CENTER_PASSPHRASE_FILE", self.secrets.path().join("passphrase"))
