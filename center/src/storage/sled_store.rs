@@ -359,7 +359,8 @@ impl Storage for SledStorage {
         }
         self.refuse_when_poisoned()?;
         let mut sled_batch = sled::Batch::default();
-        let mut head: Option<JournalHead> = None;
+        // The batch's last journal entry: the new head (hashed once, below).
+        let mut last_entry: Option<&JournalEntry> = None;
         // Journal entries counted per UTC hour, added to the stored counts below.
         let mut hours: std::collections::BTreeMap<u64, (u64, u64)> = std::collections::BTreeMap::new();
         for write in &batch.writes {
@@ -369,8 +370,8 @@ impl Storage for SledStorage {
                 Write::Idempotency { sender, processing_number, record } => sled_batch
                     .insert(party_sequence_key(PREFIX_IDEMPOTENCY, *sender, *processing_number), encode(record)),
                 Write::Journal(entry) => {
-                    let expected = match head {
-                        Some(ref head) => head.sequence + 1,
+                    let expected = match last_entry {
+                        Some(last) => last.sequence + 1,
                         None => self.journal_head()?.sequence + 1,
                     };
                     // Our own invariant: the committer numbers entries from the head.
@@ -386,7 +387,7 @@ impl Storage for SledStorage {
                             Vec::new(),
                         );
                     }
-                    head = Some(JournalHead { sequence: entry.sequence, hash: entry.hash() });
+                    last_entry = Some(entry);
                     let counts = hours.entry(entry.recorded_at_ms / HOUR_MS).or_default();
                     match entry.direction {
                         JournalDirection::In => counts.0 += 1,
@@ -419,7 +420,8 @@ impl Storage for SledStorage {
             };
             sled_batch.insert(key, encode(&counts));
         }
-        if let Some(head) = head {
+        if let Some(entry) = last_entry {
+            let head = JournalHead { sequence: entry.sequence, hash: entry.hash() };
             sled_batch.insert(&[PREFIX_JOURNAL_HEAD], encode(&head));
         }
         fail::fail_point!("storage.before_write", |_| Err(StorageError::Io("failpoint storage.before_write".into())));
