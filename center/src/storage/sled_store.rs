@@ -83,16 +83,40 @@ pub struct SledStorage {
     poisoned: std::sync::atomic::AtomicBool,
 }
 
+/// How long opening waits for a database that this process has just closed.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl SledStorage {
     /// Opens (or creates) the database in `directory`.
+    ///
+    /// sled 0.34 releases its file lock only when its background threads
+    /// have wound down, a moment after the last handle is dropped (sled
+    /// issues #1234 and #1289), so opening a database that this process has
+    /// just closed (a restart in place, the bench seeding before its center
+    /// starts) can find it still locked. Opening waits up to two seconds for
+    /// the lock; a database another running process holds is refused after
+    /// that, as before.
     pub fn open(directory: &Path) -> Result<Self, StorageError> {
-        let database = sled::Config::new()
-            .path(directory)
-            // We flush explicitly before answering; the background flush only
-            // bounds what an unacknowledged write might lose.
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(io_error)?;
+        Self::open_waiting(directory, LOCK_WAIT)
+    }
+
+    fn open_waiting(directory: &Path, lock_wait: std::time::Duration) -> Result<Self, StorageError> {
+        let deadline = std::time::Instant::now() + lock_wait;
+        let database = loop {
+            let opened = sled::Config::new()
+                .path(directory)
+                // We flush explicitly before answering; the background flush only
+                // bounds what an unacknowledged write might lose.
+                .flush_every_ms(Some(500))
+                .open();
+            match opened {
+                Ok(database) => break database,
+                Err(error) if is_lock_contention(&error) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(error) => return Err(io_error(error)),
+            }
+        };
         let tree = database.open_tree("center").map_err(io_error)?;
         Ok(Self { database, tree, poisoned: std::sync::atomic::AtomicBool::new(false) })
     }
@@ -140,6 +164,12 @@ impl SledStorage {
         }
         Ok(records)
     }
+}
+
+/// sled 0.34 reports a held file lock as an `Other` I/O error with this text
+/// (`Config::try_lock`); nothing else distinguishes it.
+fn is_lock_contention(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock on"))
 }
 
 fn io_error(error: sled::Error) -> StorageError {
@@ -569,6 +599,25 @@ mod tests {
         assert_eq!(storage.journal(2, 10).unwrap(), [second, third.clone()]);
         let by_member_one = storage.journal_by_sender(member(1), u64::MAX, 10).unwrap();
         assert_eq!(by_member_one, [third, first]);
+    }
+
+    #[test]
+    fn opening_waits_for_a_lock_this_process_is_releasing_and_refuses_one_still_held() {
+        let directory = tempfile::tempdir().unwrap();
+        let held = SledStorage::open(directory.path()).unwrap();
+        // Held throughout: refused once the wait is over, with sled's message.
+        let refused = SledStorage::open_waiting(directory.path(), std::time::Duration::from_millis(100));
+        assert!(
+            matches!(&refused, Err(StorageError::Io(message)) if message.contains("could not acquire lock")),
+            "{:?}",
+            refused.err()
+        );
+        // Released while the opener waits: it opens.
+        let path = directory.path().to_owned();
+        let opener = std::thread::spawn(move || SledStorage::open_waiting(&path, std::time::Duration::from_secs(30)));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(held);
+        assert!(opener.join().unwrap().is_ok(), "the lock was released while the opener waited");
     }
 
     #[test]
