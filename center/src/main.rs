@@ -332,6 +332,10 @@ fn serve(data: &Path, listen: Option<std::net::SocketAddr>, backup_dir: Option<&
     let (center, committer) = Center::start_with_backup(config, &keys, storage, Some(data.to_owned()), backup)
         .map_err(|error| format!("cannot start the committer: {error}"))?;
     runtime.block_on(async move {
+        // Watch the signals before listening: a SIGTERM that arrives once
+        // terminals (or a supervisor polling the port) can connect must stop
+        // the center cleanly, not kill it with the default action.
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(listen_address)
             .await
             .map_err(|error| format!("cannot listen on {listen_address}: {error}"))?;
@@ -342,7 +346,7 @@ fn serve(data: &Path, listen: Option<std::net::SocketAddr>, backup_dir: Option<&
         identity.write(&data.join(IDENTITY_FILE)).map_err(|error| error.to_string())?;
         tracing::info!(address = %bound, fingerprint = %identity.short_fingerprint(), "center listening");
         eprintln!("denbun-center: listening on {bound}");
-        server::run(listener, center, shutdown_signal()).await;
+        server::run(listener, center, shutdown).await;
         Ok::<(), String>(())
     })?;
     committer.join().map_err(|error| format!("the last group could not be made durable: {error}"))?;
@@ -351,19 +355,19 @@ fn serve(data: &Path, listen: Option<std::net::SocketAddr>, backup_dir: Option<&
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            tracing::error!(%error, "cannot watch SIGTERM; stop the center with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Registers SIGINT and SIGTERM at once (tokio installs a handler when the
+/// stream is made, not when it is first polled) and returns the future that
+/// completes on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(|error| format!("cannot watch SIGTERM: {error}"))?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|error| format!("cannot watch SIGINT: {error}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
 }
 
 /// Logs to stderr and to a daily-rotated file in the data directory (the printer).

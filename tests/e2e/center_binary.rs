@@ -142,3 +142,37 @@ async fn init_serve_register_stop_and_audit_with_the_real_binary() {
     assert!(report.contains("audit passed"), "{report}");
     assert!(!log.contains(code), "the activation code must never reach the log");
 }
+
+/// A SIGTERM that arrives as soon as the port accepts connections stops the
+/// center cleanly: it watches its signals before it listens, so a supervisor
+/// (or a test) that stops it right after start never kills it with the
+/// default action.
+#[test]
+fn a_sigterm_right_after_the_port_opens_stops_the_center_cleanly() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let center = denbun_tests::ChildCenter::init(directory.path().join("center"));
+    // Bounded: five starts, each waited for at most a minute.
+    for start in 1..=5 {
+        let mut child = center
+            .command()
+            .args(["serve", "--data"])
+            .arg(&center.data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env("DENBUN_LOG", "warn")
+            .spawn()
+            .expect("start denbun-center serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // No sleep between attempts: the SIGTERM follows the port's opening as
+        // closely as a test can make it.
+        while std::net::TcpStream::connect(&center.address).is_err() {
+            assert!(child.try_wait().expect("poll the child").is_none(), "serve exited on start {start}");
+            assert!(Instant::now() < deadline, "the center did not listen within a minute");
+        }
+        let signalled = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+        assert!(signalled.success());
+        let exit = child.wait().expect("reap the center");
+        assert!(exit.success(), "start {start}: SIGTERM right after listening ended serve with {exit}");
+    }
+    center.assert_audit_passes();
+}
