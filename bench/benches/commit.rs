@@ -145,9 +145,9 @@ fn ledger_apply(criterion: &mut Criterion) {
             member_signer.request(1_000_000, SENT_AT_MS, workload::payment(store, 1_000_000, 1)).expect("a payment");
         let decision = flows::apply(&mut tx, &context, &warm).expect("storage works");
         assert!(matches!(decision, Decision::Answer(_)), "refused: {decision:?}");
-        let (batch, _, _, fill) = tx.finish_with_fill();
-        storage.commit(&batch).expect("commit");
-        cache.absorb(fill);
+        let finished = tx.finish_signed();
+        storage.commit(&finished.batch).expect("commit");
+        cache.absorb(finished.fill);
     }
 
     let mut group = criterion.benchmark_group("ledger apply");

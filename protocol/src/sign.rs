@@ -118,6 +118,57 @@ fn signed_message(
     message
 }
 
+/// Bytes 0..32 and 40..64 of a placeholder signature; bytes 32..40 hold its
+/// slot. As R, 32 bytes of 0xFF encode y = 2^255 - 1, which is not below p;
+/// as S, a last byte of 0xFF makes S at least 2^255, which is not below the
+/// group order. Neither is ever part of a signature `verify_strict` accepts.
+const PLACEHOLDER_FILL: u8 = 0xFF;
+const PLACEHOLDER_SLOT: std::ops::Range<usize> = 32..40;
+
+fn placeholder(slot: u64) -> [u8; SIGNATURE_BYTES] {
+    let mut signature = [PLACEHOLDER_FILL; SIGNATURE_BYTES];
+    signature[PLACEHOLDER_SLOT].copy_from_slice(&slot.to_le_bytes());
+    signature
+}
+
+/// The slot named by the placeholder signature of a telegram built with
+/// [`Signer::center_later`], or `None` when `telegram` ends in anything else
+/// (a real signature, zeros) or is too short to hold a signature.
+pub fn placeholder_slot(telegram: &[u8]) -> Option<u64> {
+    let start = telegram.len().checked_sub(SIGNATURE_BYTES)?;
+    let signature = &telegram[start..];
+    let filled = |range: &[u8]| range.iter().all(|&byte| byte == PLACEHOLDER_FILL);
+    if !filled(&signature[..PLACEHOLDER_SLOT.start]) || !filled(&signature[PLACEHOLDER_SLOT.end..]) {
+        return None;
+    }
+    let slot: [u8; 8] = signature[PLACEHOLDER_SLOT].try_into().expect("eight bytes");
+    Some(u64::from_le_bytes(slot))
+}
+
+/// The signature [`Signer::center`] with `key` (whose fingerprint is
+/// `center`) would have given `telegram`, a telegram built with
+/// [`Signer::center_later`]: its header and body are signed exactly as
+/// [`Signer::center`] signs them.
+///
+/// # Panics
+/// When `telegram` is shorter than a header and a signature: it was not
+/// built by a [`Signer`].
+pub fn sign_later(key: &SigningKey, center: &CenterFingerprint, telegram: &[u8]) -> [u8; SIGNATURE_BYTES] {
+    assert!(telegram.len() >= HEADER_BYTES + SIGNATURE_BYTES, "a telegram built by a Signer");
+    let header: &[u8; HEADER_BYTES] = telegram[..HEADER_BYTES].try_into().expect("a whole header");
+    let body = &telegram[HEADER_BYTES..telegram.len() - SIGNATURE_BYTES];
+    key.sign(&signed_message(header, body, center, None)).to_bytes()
+}
+
+/// Puts `signature` in place of `telegram`'s last 64 bytes (its placeholder).
+///
+/// # Panics
+/// When `telegram` is shorter than a signature.
+pub fn seal_later(telegram: &mut [u8], signature: &[u8; SIGNATURE_BYTES]) {
+    let start = telegram.len().checked_sub(SIGNATURE_BYTES).expect("a telegram ends in its signature");
+    telegram[start..].copy_from_slice(signature);
+}
+
 /// Why a telegram could not be built. These are the caller's mistakes (a
 /// body sent the wrong way, a reject sent by a terminal), never a peer's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -239,7 +290,18 @@ impl Telegram {
 /// 64 zero bytes). Ed25519 signing is deterministic: no randomness needed.
 pub struct Signer<'key> {
     party: PartyId,
-    key: Option<(&'key SigningKey, CenterFingerprint)>,
+    seal: Seal<'key>,
+}
+
+/// How [`Signer`] fills a telegram's 64 signature bytes.
+#[derive(Clone, Copy)]
+enum Seal<'key> {
+    /// 64 zero bytes: an applicant without a key.
+    Zeros,
+    /// Signed at once with the key, for the center of the fingerprint.
+    Now(&'key SigningKey, CenterFingerprint),
+    /// A placeholder naming a slot, signed afterwards with [`sign_later`].
+    Later(u64),
 }
 
 impl fmt::Debug for Signer<'_> {
@@ -248,7 +310,13 @@ impl fmt::Debug for Signer<'_> {
         formatter
             .debug_struct("Signer")
             .field("party", &self.party)
-            .field("center", &self.key.map(|(_, center)| center))
+            .field(
+                "center",
+                &match self.seal {
+                    Seal::Now(_, center) => Some(center),
+                    Seal::Zeros | Seal::Later(_) => None,
+                },
+            )
             .finish()
     }
 }
@@ -258,18 +326,29 @@ impl<'key> Signer<'key> {
     pub fn new(party: PartyId, key: &'key SigningKey, center: CenterFingerprint) -> Result<Self, BuildError> {
         match party.kind() {
             PartyKind::Anonymous => Err(BuildError::AnonymousCannotSign),
-            _ => Ok(Signer { party, key: Some((key, center)) }),
+            _ => Ok(Signer { party, seal: Seal::Now(key, center) }),
         }
     }
 
     /// The center signing with its own key (its fingerprint follows from it).
     pub fn center(key: &'key SigningKey) -> Self {
-        Signer { party: PartyId::CENTER, key: Some((key, CenterFingerprint::of(&key.verifying_key()))) }
+        Signer { party: PartyId::CENTER, seal: Seal::Now(key, CenterFingerprint::of(&key.verifying_key())) }
+    }
+
+    /// The center, leaving the signature for later: the telegram carries a
+    /// placeholder naming `slot` (see [`placeholder_slot`]) until
+    /// [`sign_later`] computes the signature [`Signer::center`] would have
+    /// given it and [`seal_later`] puts it in. The committer builds a whole
+    /// group's answers and notices this way and signs them together, on more
+    /// than one core. A placeholder is never a valid signature: both its
+    /// halves are non-canonical, which `verify_strict` refuses.
+    pub fn center_later(slot: u64) -> Signer<'static> {
+        Signer { party: PartyId::CENTER, seal: Seal::Later(slot) }
     }
 
     /// An applicant without a key: telegrams get 64 zero bytes as signature.
     pub fn anonymous() -> Signer<'static> {
-        Signer { party: PartyId::ANONYMOUS, key: None }
+        Signer { party: PartyId::ANONYMOUS, seal: Seal::Zeros }
     }
 
     /// Who signs.
@@ -389,11 +468,12 @@ impl<'key> Signer<'key> {
         let decoded = Body::decode(&header, &body_bytes)?;
         assert_eq!(decoded, body, "body encoding is not canonical for {code}");
         let header_bytes = header.encode();
-        let signature = match self.key {
-            None => [0u8; SIGNATURE_BYTES],
-            Some((key, center)) => {
+        let signature = match self.seal {
+            Seal::Zeros => [0u8; SIGNATURE_BYTES],
+            Seal::Now(key, center) => {
                 key.sign(&signed_message(&header_bytes, &body_bytes, &center, handshake_hash)).to_bytes()
             }
+            Seal::Later(slot) => placeholder(slot),
         };
         let mut bytes = Vec::with_capacity(HEADER_BYTES + body_bytes.len() + SIGNATURE_BYTES);
         bytes.extend_from_slice(&header_bytes);

@@ -383,6 +383,11 @@ impl<const MAX: usize> Blob<MAX> {
         &self.0
     }
 
+    /// The bytes, to change in place (their length, and so the limit, stays).
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
     /// The owned bytes.
     pub fn into_vec(self) -> Vec<u8> {
         self.0

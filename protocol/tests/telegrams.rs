@@ -8,7 +8,9 @@ use denbun_protocol::limits::{
     TELEGRAM_BYTES_MAX,
 };
 use denbun_protocol::reject::{Refused, RejectReason};
-use denbun_protocol::sign::{BuildError, CenterFingerprint, Signer, VerifyError};
+use denbun_protocol::sign::{
+    BuildError, CenterFingerprint, Signer, VerifyError, placeholder_slot, seal_later, sign_later,
+};
 use denbun_protocol::telegram::sample::Sample;
 use denbun_protocol::telegram::{
     ActivationCode, Applicant, Application, Body, CATALOG, CardRequest, Echo, EchoAnswer, FundingChannel, GuideRequest,
@@ -31,6 +33,8 @@ struct Keys {
     member: SigningKey,
     store: SigningKey,
     operator: SigningKey,
+    /// Build the center's telegrams with `Signer::center_later(slot)` instead.
+    center_later: Option<u64>,
 }
 
 impl Keys {
@@ -40,6 +44,7 @@ impl Keys {
             member: SigningKey::from_bytes(&[0x4d; 32]),
             store: SigningKey::from_bytes(&[0x53; 32]),
             operator: SigningKey::from_bytes(&[0x4f; 32]),
+            center_later: None,
         }
     }
 
@@ -60,7 +65,10 @@ impl Keys {
     fn signer(&self, party: PartyId) -> Signer<'_> {
         match party.kind() {
             PartyKind::Anonymous => Signer::anonymous(),
-            PartyKind::Center => Signer::center(&self.center),
+            PartyKind::Center => match self.center_later {
+                Some(slot) => Signer::center_later(slot),
+                None => Signer::center(&self.center),
+            },
             kind => Signer::new(party, self.key_of(kind).expect("numbered kinds have keys"), self.fingerprint())
                 .expect("not anonymous"),
         }
@@ -186,6 +194,51 @@ fn every_code_round_trips_and_verifies() {
             assert_round_trip(&keys, &telegram);
         }
     }
+}
+
+/// The committer builds a group's answers and notices with placeholders and
+/// signs them together afterwards: what it sends must be, byte for byte,
+/// what signing at once gives, and a placeholder must never verify.
+#[test]
+fn a_center_telegram_signed_later_is_the_one_signed_at_once() {
+    let keys = Keys::new();
+    let mut checked = 0;
+    for rule in CATALOG {
+        for seed in 0..8 {
+            let signed = sample_telegram(&keys, rule.code, &mut rng(seed));
+            if signed.sender().kind() != PartyKind::Center {
+                continue;
+            }
+            let slot = seed * 1_000_003 + u64::from(rule.code.number());
+            let later = Keys { center_later: Some(slot), ..Keys::new() };
+            let placeholder = sample_telegram(&later, rule.code, &mut rng(seed));
+            assert_eq!(placeholder.header(), signed.header(), "{}", rule.code);
+            assert_eq!(placeholder_slot(placeholder.as_bytes()), Some(slot), "{}", rule.code);
+            assert_eq!(placeholder_slot(signed.as_bytes()), None, "{}", rule.code);
+            assert!(check_signature(&keys, &placeholder).is_err(), "a placeholder verified for {}", rule.code);
+            let decoded = Telegram::decode(placeholder.as_bytes()).expect("a placeholder telegram decodes");
+            assert_eq!(decoded.body(), signed.body());
+            let mut bytes = placeholder.as_bytes().to_vec();
+            let signature = sign_later(&keys.center, &keys.fingerprint(), &bytes);
+            seal_later(&mut bytes, &signature);
+            assert_eq!(bytes, signed.as_bytes(), "{}", rule.code);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8 * 10, "only {checked} center telegrams sampled");
+}
+
+#[test]
+fn a_placeholder_is_found_only_where_a_signer_put_one() {
+    assert_eq!(placeholder_slot(&[]), None);
+    assert_eq!(placeholder_slot(&[0xFF; SIGNATURE_BYTES - 1]), None);
+    assert_eq!(placeholder_slot(&[0xFF; SIGNATURE_BYTES]), Some(u64::MAX));
+    let mut almost = [0xFF; SIGNATURE_BYTES];
+    almost[SIGNATURE_BYTES - 1] = 0x0F;
+    assert_eq!(placeholder_slot(&almost), None, "a canonical S is a real signature's");
+    almost = [0xFF; SIGNATURE_BYTES];
+    almost[0] = 0xEC;
+    assert_eq!(placeholder_slot(&almost), None, "a canonical R is a real signature's");
 }
 
 proptest! {

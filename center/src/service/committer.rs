@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::cache::Cache;
 use super::live::Live;
 use super::registry::Registry;
-use super::tx::{Origin, Tx};
+use super::tx::{Finished, Origin, Tx};
 use crate::config::Config;
 use crate::flows::{self, Decision, FlowContext};
 use crate::storage::{IdempotencyRecord, JournalDirection, JournalHead, Storage, StorageError, Write, WriteBatch};
@@ -172,7 +172,8 @@ impl Committer {
     /// was refused).
     fn apply_group(&self, group: Vec<Job>, head: JournalHead, cache: &mut Cache) -> (Option<Applied>, JournalHead) {
         let now_ms = (self.clock)();
-        let mut tx = Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache));
+        let mut tx =
+            Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache)).signing_later();
         let mut answers = Vec::with_capacity(group.len());
         let mut failure = None;
         for job in &group {
@@ -184,7 +185,14 @@ impl Committer {
                 }
             }
         }
-        let (batch, new_head, notified, fill) = tx.finish_with_fill();
+        let Finished { batch, head: new_head, notified, fill, signatures } = tx.finish_signed();
+        for reply in answers.iter_mut().flatten() {
+            signatures.seal(&mut reply.answer);
+        }
+        debug_assert!(
+            answers.iter().flatten().all(|reply| denbun_protocol::sign::placeholder_slot(&reply.answer).is_none()),
+            "every answer of the group is signed"
+        );
         let durable = self.backup.is_some() || batch.is_empty();
         let failure = match failure {
             Some(error) => Some(error),
@@ -274,12 +282,7 @@ impl Committer {
             _ => flows::apply(tx, &context, telegram)?,
         };
         let (answer, transient) = match decision {
-            Decision::Answer(body) => {
-                let answer = Signer::center(&self.signing_key)
-                    .answer(header, now_ms, *body)
-                    .expect("flows answer with the body matching the request");
-                (answer.into_bytes(), false)
-            }
+            Decision::Answer(body) => (tx.center_answer(header, *body), false),
             Decision::Reject(reason, message) => {
                 let answer = self.reject(&Refused::from_header(header), reason, message.as_deref(), now_ms);
                 (answer, is_transient(reason))

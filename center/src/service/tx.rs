@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use denbun_protocol::header::PartyId;
+use denbun_protocol::header::{Header, PartyId};
+use denbun_protocol::limits::SIGNATURE_BYTES;
+use denbun_protocol::sign::{CenterFingerprint, Signer, placeholder_slot, seal_later, sign_later};
 use denbun_protocol::telegram::{Body, Telegram};
 use denbun_protocol::wire::{Blob, Text};
 use ed25519_dalek::SigningKey;
@@ -52,6 +54,70 @@ pub struct Tx<'a> {
     cache: Option<&'a Cache>,
     /// Committed records this group read from storage (not from the cache).
     read: CacheFill,
+    /// With [`Tx::signing_later`]: the group's answers and notices as built,
+    /// each with a placeholder naming its index here, signed at the finish.
+    later: Option<Vec<Vec<u8>>>,
+    /// The journal head before the group (the chain is hashed from it at the
+    /// finish when signing later).
+    head_before: JournalHead,
+}
+
+/// The signatures of a group's answers and notices, computed at its finish,
+/// for the copies of them the caller still holds (its replies).
+#[derive(Debug, Default)]
+pub struct Signatures(Vec<[u8; SIGNATURE_BYTES]>);
+
+impl Signatures {
+    /// Puts the signature in place of `telegram`'s placeholder, if it has one.
+    pub fn seal(&self, telegram: &mut [u8]) {
+        if let Some(slot) = placeholder_slot(telegram) {
+            let signature = usize::try_from(slot).ok().and_then(|slot| self.0.get(slot));
+            seal_later(telegram, signature.expect("a placeholder of this group names one of its slots"));
+        }
+    }
+}
+
+/// Telegrams below this many are signed on the committer's thread alone;
+/// from it on, the group's signatures are shared with helper threads.
+const SIGN_IN_PARALLEL_FROM: usize = 8;
+/// At most this many threads sign one group (the committer included).
+const SIGNING_THREADS_MAX: usize = 4;
+
+/// Signs every telegram of `unsigned` (built with placeholders), in order,
+/// on up to [`SIGNING_THREADS_MAX`] threads when there are enough of them.
+fn sign_all(key: &SigningKey, unsigned: &[Vec<u8>]) -> Vec<[u8; SIGNATURE_BYTES]> {
+    let center = CenterFingerprint::of(&key.verifying_key());
+    let sign = |telegram: &Vec<u8>| sign_later(key, &center, telegram);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(SIGNING_THREADS_MAX)
+        .min(unsigned.len() / SIGN_IN_PARALLEL_FROM * 2)
+        .max(1);
+    if threads == 1 {
+        return unsigned.iter().map(sign).collect();
+    }
+    let chunk = unsigned.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut chunks = unsigned.chunks(chunk);
+        let own = chunks.next().expect("at least one telegram");
+        let helpers: Vec<_> = chunks
+            .map(|telegrams| {
+                let spawned = std::thread::Builder::new()
+                    .name("signer".to_owned())
+                    .spawn_scoped(scope, move || telegrams.iter().map(sign).collect::<Vec<_>>());
+                // Without a thread, the committer signs that share itself.
+                spawned.map_err(|_| telegrams)
+            })
+            .collect();
+        let mut signatures: Vec<_> = own.iter().map(sign).collect();
+        for helper in helpers {
+            match helper {
+                Ok(handle) => signatures.extend(handle.join().expect("signing does not panic")),
+                Err(telegrams) => signatures.extend(telegrams.iter().map(sign)),
+            }
+        }
+        signatures
+    })
 }
 
 impl<'a> Tx<'a> {
@@ -71,6 +137,8 @@ impl<'a> Tx<'a> {
         Self {
             cache,
             read: CacheFill::default(),
+            later: None,
+            head_before: journal_head.clone(),
             storage,
             signing_key,
             now_ms,
@@ -84,6 +152,38 @@ impl<'a> Tx<'a> {
             notified: BTreeSet::new(),
             ledger: BTreeMap::new(),
         }
+    }
+
+    /// Builds the group's answers and notices with placeholder signatures and
+    /// signs them all at [`Tx::finish_signed`], sharing the work with other
+    /// threads (the committer's signatures are a fifth of its time). The
+    /// batch then holds only signed telegrams, chained as if each had been
+    /// signed when it was journaled.
+    pub fn signing_later(mut self) -> Self {
+        self.later = Some(Vec::new());
+        self
+    }
+
+    /// The center's signed answer to `request` (a placeholder until the
+    /// finish when signing later).
+    pub fn center_answer(&mut self, request: &Header, body: impl Into<Body>) -> Vec<u8> {
+        let now_ms = self.now_ms;
+        self.center_telegram(|signer| signer.answer(request, now_ms, body))
+    }
+
+    fn center_telegram(
+        &mut self,
+        build: impl FnOnce(Signer<'_>) -> Result<Telegram, denbun_protocol::sign::BuildError>,
+    ) -> Vec<u8> {
+        let signer = match &self.later {
+            Some(unsigned) => Signer::center_later(unsigned.len() as u64),
+            None => Signer::center(self.signing_key),
+        };
+        let bytes = build(signer).expect("the center builds only telegrams the catalog allows").into_bytes();
+        if let Some(unsigned) = &mut self.later {
+            unsigned.push(bytes.clone());
+        }
+        bytes
     }
 
     /// The group's clock (unix milliseconds).
@@ -192,7 +292,9 @@ impl<'a> Tx<'a> {
             in_reply_to,
             telegram: Blob::new(bytes.to_vec()).expect("a telegram fits its journal field"),
         };
-        self.journal_head = JournalHead { sequence: entry.sequence, hash: entry.hash() };
+        // Signing later, the chain is hashed at the finish, over the signed entries.
+        let hash = if self.later.is_some() { [0; 32] } else { entry.hash() };
+        self.journal_head = JournalHead { sequence: entry.sequence, hash };
         let sequence = entry.sequence;
         self.batch.push(Write::Journal(entry));
         sequence
@@ -203,15 +305,14 @@ impl<'a> Tx<'a> {
     /// next sign-on).
     pub fn notice(&mut self, recipient: PartyId, body: impl Into<Body>) -> Result<(), StorageError> {
         let sequence = self.next(Counter::LastNotice)?;
-        let telegram = denbun_protocol::sign::Signer::center(self.signing_key)
-            .notice(recipient, sequence, self.now_ms, body)
-            .expect("the center builds only notices the catalog allows");
+        let now_ms = self.now_ms;
+        let telegram = self.center_telegram(|signer| signer.notice(recipient, sequence, now_ms, body));
         let origin = Origin { session: 0, handshake_hash: [0; 32], peer: "mailbox".to_owned() };
-        self.journal_out(&origin, telegram.as_bytes(), 0);
+        self.journal_out(&origin, &telegram, 0);
         let notice = MailboxNotice {
             recipient,
             sequence,
-            telegram: Blob::new(telegram.into_bytes()).expect("a telegram fits its mailbox field"),
+            telegram: Blob::new(telegram).expect("a telegram fits its mailbox field"),
         };
         self.mailbox_added.insert((recipient, sequence), notice.clone());
         self.batch.push(Write::MailboxPut(notice));
@@ -350,20 +451,61 @@ impl<'a> Tx<'a> {
 
     /// Splits into the batch to commit and the journal head after it.
     pub fn finish(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>) {
-        let (batch, head, notified, _) = self.finish_with_fill();
-        (batch, head, notified)
+        let finished = self.finish_signed();
+        (finished.batch, finished.head, finished.notified)
     }
 
     /// [`Tx::finish`], with what the group read and wrote for the
-    /// committer's cache (to absorb once the batch is applied).
-    pub fn finish_with_fill(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>, CacheFill) {
+    /// committer's cache (to absorb once the batch is applied) and, when
+    /// signing later, the signatures for the caller's copies of answers.
+    pub fn finish_signed(mut self) -> Finished {
+        let signatures = self.sign_later();
         let mut fill = self.read;
         // The group's own writes come last: they are newer than what it read.
         fill.parties.extend(self.parties);
         fill.ledger_written = self.ledger;
         fill.counters.extend(self.counters);
-        (self.batch, self.journal_head, self.notified, fill)
+        Finished { batch: self.batch, head: self.journal_head, notified: self.notified, fill, signatures }
     }
+
+    /// Signs the placeholders, seals every copy in the batch, and hashes the
+    /// journal chain over the signed entries.
+    fn sign_later(&mut self) -> Signatures {
+        let Some(unsigned) = self.later.take() else { return Signatures::default() };
+        let signatures =
+            Signatures(if unsigned.is_empty() { Vec::new() } else { sign_all(self.signing_key, &unsigned) });
+        let mut hash = self.head_before.hash;
+        for write in &mut self.batch.writes {
+            match write {
+                Write::Journal(entry) => {
+                    signatures.seal(entry.telegram.as_mut_slice());
+                    entry.previous_hash = hash;
+                    hash = entry.hash();
+                }
+                Write::MailboxPut(notice) => signatures.seal(notice.telegram.as_mut_slice()),
+                Write::Idempotency { record, .. } => signatures.seal(record.answer.as_mut_slice()),
+                _ => {}
+            }
+        }
+        self.journal_head.hash = hash;
+        signatures
+    }
+}
+
+/// A finished group: what to write, the journal head after it, who got
+/// notices, what to give the committer's cache once it is applied, and the
+/// signatures for the caller's copies of its answers.
+pub struct Finished {
+    /// The writes, every telegram in them signed.
+    pub batch: WriteBatch,
+    /// The journal head after the batch.
+    pub head: JournalHead,
+    /// Recipients that got new notices.
+    pub notified: BTreeSet<PartyId>,
+    /// For the committer's cache.
+    pub fill: CacheFill,
+    /// For the answers the caller holds ([`Signatures::seal`]).
+    pub signatures: Signatures,
 }
 
 /// Query fields of a journaled telegram, or zeros for bytes that do not decode.
@@ -395,5 +537,102 @@ pub fn summarize(bytes: &[u8]) -> (JournalSummary, bool) {
                 false,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use denbun_protocol::telegram::{Echo, ItemKind};
+    use denbun_protocol::wire::encode_to_vec;
+
+    use super::*;
+    use crate::flows::testing::{Bench, START_MS, item};
+    use crate::flows::{self, Decision, FlowContext};
+
+    /// What a batch writes, comparable: the journal, mailbox and idempotency
+    /// records in their stored encoding, the rest as they print.
+    fn written(batch: &WriteBatch) -> Vec<String> {
+        let hex = |bytes: Vec<u8>| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+        batch
+            .writes
+            .iter()
+            .map(|write| match write {
+                Write::Journal(entry) => format!("journal {}", hex(encode_to_vec(entry))),
+                Write::MailboxPut(notice) => format!("mailbox {}", hex(encode_to_vec(notice))),
+                Write::Idempotency { sender, processing_number, record } => {
+                    format!("idempotency {sender:?} {processing_number} {}", hex(encode_to_vec(record)))
+                }
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// One group of `telegrams` over the bench's committed state, the way
+    /// the committer journals and answers them; nothing is committed.
+    fn group(bench: &Bench, telegrams: &[Telegram], later: bool) -> (Vec<String>, JournalHead, Vec<Vec<u8>>) {
+        let head = bench.storage.journal_head().expect("journal head");
+        let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS + 60_000);
+        if later {
+            tx = tx.signing_later();
+        }
+        let origin = Origin { session: 1, handshake_hash: [7; 32], peer: "127.0.0.1:50000".to_owned() };
+        let context = FlowContext { config: &bench.config, fingerprint: &bench.fingerprint, origin: &origin };
+        let mut answers = Vec::new();
+        for telegram in telegrams {
+            let sequence = tx.journal_in(&origin, telegram.as_bytes(), true);
+            let answer = match flows::apply(&mut tx, &context, telegram).expect("storage works") {
+                Decision::Answer(body) => tx.center_answer(telegram.header(), *body),
+                Decision::Reject(reason, message) => panic!("refused: {reason:?} {message:?}"),
+            };
+            tx.journal_out(&origin, &answer, sequence);
+            answers.push(answer);
+        }
+        let finished = tx.finish_signed();
+        for answer in &mut answers {
+            finished.signatures.seal(answer);
+        }
+        (written(&finished.batch), finished.head, answers)
+    }
+
+    #[test]
+    fn signing_later_writes_byte_for_byte_what_signing_at_once_writes() {
+        let mut bench = Bench::new();
+        let member = bench.funded_member(50_000);
+        let store = bench.store();
+        bench.publish(store, 1, vec![item(1, "Tea", 300, ItemKind::Service)]);
+        // Enough telegrams that helper threads sign a share (payments with
+        // their store's notices, and echoes without any).
+        let mut telegrams = Vec::new();
+        for transaction in 1..=20 {
+            telegrams.push(bench.sign(member, Bench::instruction(store, transaction, 1, &[(1, 1, 300)])));
+            telegrams.push(bench.sign(store, Echo {}));
+        }
+        let at_once = group(&bench, &telegrams, false);
+        let later = group(&bench, &telegrams, true);
+        assert_eq!(later.0.len(), at_once.0.len());
+        for (index, (later, at_once)) in later.0.iter().zip(&at_once.0).enumerate() {
+            assert_eq!(later, at_once, "write {index}");
+        }
+        assert_eq!(later.1, at_once.1, "the journal head");
+        assert_eq!(later.2, at_once.2, "the answers");
+        let mailbox_puts = later.0.iter().filter(|write| write.starts_with("mailbox")).count();
+        assert_eq!(mailbox_puts, 20, "every payment notified its store");
+        for answer in &later.2 {
+            assert_eq!(placeholder_slot(answer), None);
+            Telegram::decode(answer)
+                .expect("an answer decodes")
+                .verify(&bench.center_key.verifying_key(), &bench.fingerprint)
+                .expect("an answer sealed after the finish verifies");
+        }
+    }
+
+    #[test]
+    fn a_group_signing_later_with_nothing_to_sign_keeps_its_head() {
+        let bench = Bench::new();
+        let head = bench.storage.journal_head().expect("journal head");
+        let tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS).signing_later();
+        let finished = tx.finish_signed();
+        assert!(finished.batch.is_empty());
+        assert_eq!(finished.head, head);
     }
 }
