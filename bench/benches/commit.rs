@@ -1,6 +1,6 @@
 //! Group commit: what one storage batch with one flush costs for a group of
 //! 1, 16 and 256 telegrams, each an echo and its signed answer journaled
-//! through the committer's own `Tx` (hash chain, encoding, sender index) on a
+//! through the committer's own `Tx` (hash chain, encoding) on a
 //! sled database in a temporary directory — next to a flush with a single
 //! write, the floor every group pays once. Signing happens before the clock
 //! runs: this is the storage path alone.

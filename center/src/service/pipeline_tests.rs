@@ -80,9 +80,6 @@ impl Storage for Held {
     fn journal(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
         self.inner.journal(from, limit)
     }
-    fn journal_by_sender(&self, sender: PartyId, before: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
-        self.inner.journal_by_sender(sender, before, limit)
-    }
     fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError> {
         self.inner.mailbox(recipient, after, limit)
     }

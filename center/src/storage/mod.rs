@@ -125,10 +125,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Journal entries with sequence `>= from`, in order.
     fn journal(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError>;
 
-    /// Journal entries whose telegram was sent by `sender`, newest first, with
-    /// sequence `< before`.
-    fn journal_by_sender(&self, sender: PartyId, before: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError>;
-
     /// Notices waiting for `recipient` with sequence `> after`, in order.
     fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError>;
 

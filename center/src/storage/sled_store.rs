@@ -69,6 +69,10 @@ const PREFIX_COUNTER: u8 = b'c';
 const PREFIX_IDEMPOTENCY: u8 = b'i';
 const PREFIX_JOURNAL: u8 = b'j';
 const PREFIX_JOURNAL_HEAD: u8 = b'h';
+/// Written by earlier versions (an index of the journal by sender, which
+/// nothing read: the console's journal search scans the journal); no
+/// longer written, and left alone where a database still has it.
+#[cfg(test)]
 const PREFIX_JOURNAL_BY_SENDER: u8 = b's';
 const PREFIX_MAILBOX: u8 = b'm';
 const PREFIX_LETTER: u8 = b'l';
@@ -254,48 +258,6 @@ impl Storage for SledStorage {
         self.scan(sequence_key(PREFIX_JOURNAL, from), &[PREFIX_JOURNAL], limit)
     }
 
-    fn journal_by_sender(&self, sender: PartyId, before: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
-        if sender == PartyId::CENTER {
-            // Not indexed: at least every other entry is the center's (each
-            // request gets an answer), so a backward scan finds them densely.
-            let mut entries = Vec::new();
-            for item in self.tree.range(sequence_key(PREFIX_JOURNAL, 0)..sequence_key(PREFIX_JOURNAL, before)).rev() {
-                if entries.len() >= limit {
-                    break;
-                }
-                let (key, value) = item.map_err(io_error)?;
-                let entry: JournalEntry = decode_record(&key, &value)?;
-                if entry.summary.sender == PartyId::CENTER {
-                    entries.push(entry);
-                }
-            }
-            return Ok(entries);
-        }
-        let prefix = party_key(PREFIX_JOURNAL_BY_SENDER, sender);
-        let end = party_sequence_key(PREFIX_JOURNAL_BY_SENDER, sender, before);
-        let mut entries = Vec::new();
-        for item in self.tree.range(prefix.clone()..end).rev() {
-            if entries.len() >= limit {
-                break;
-            }
-            let (key, _) = item.map_err(io_error)?;
-            let sequence_bytes: [u8; 8] = key[prefix.len()..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt { key: readable_key(&key), reason: "bad index key".to_owned() })?;
-            let sequence = u64::from_be_bytes(sequence_bytes);
-            match self.get_record(&sequence_key(PREFIX_JOURNAL, sequence))? {
-                Some(entry) => entries.push(entry),
-                None => {
-                    return Err(StorageError::Corrupt {
-                        key: readable_key(&key),
-                        reason: format!("index names journal entry {sequence}, which is missing"),
-                    });
-                }
-            }
-        }
-        Ok(entries)
-    }
-
     fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError> {
         if after == u64::MAX {
             return Ok(Vec::new());
@@ -407,16 +369,6 @@ impl Storage for SledStorage {
                     // Our own invariant: the committer numbers entries from the head.
                     assert_eq!(entry.sequence, expected, "journal entries must follow the head");
                     sled_batch.insert(sequence_key(PREFIX_JOURNAL, entry.sequence), encode(entry));
-                    // The center's own telegrams (answers, notices, probes) are
-                    // most of the journal: they are found by scanning it, and
-                    // leaving them out of the index saves two of the three
-                    // index writes a payment makes.
-                    if entry.summary.sender != PartyId::CENTER {
-                        sled_batch.insert(
-                            party_sequence_key(PREFIX_JOURNAL_BY_SENDER, entry.summary.sender, entry.sequence),
-                            Vec::new(),
-                        );
-                    }
                     last_entry = Some(entry);
                     let counts = hours.entry(entry.recorded_at_ms / HOUR_MS).or_default();
                     match entry.direction {
@@ -581,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn the_journal_chains_and_indexes_by_sender() {
+    fn the_journal_chains_across_batches_and_reads_in_order() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
         let first = journal_entry(1, [0; 32], member(1));
@@ -597,8 +549,8 @@ mod tests {
 
         assert_eq!(storage.journal_head().unwrap(), JournalHead { sequence: 3, hash: third.hash() });
         assert_eq!(storage.journal(2, 10).unwrap(), [second, third.clone()]);
-        let by_member_one = storage.journal_by_sender(member(1), u64::MAX, 10).unwrap();
-        assert_eq!(by_member_one, [third, first]);
+        assert_eq!(storage.journal(1, 1).unwrap(), [first]);
+        assert_eq!(storage.journal(4, 10).unwrap(), []);
     }
 
     #[test]
@@ -621,34 +573,27 @@ mod tests {
     }
 
     #[test]
-    fn the_centers_own_entries_are_found_without_an_index() {
+    fn a_journal_entry_is_one_record_and_no_index() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
         let mut batch = WriteBatch::default();
         let mut previous = [0; 32];
-        let mut entries = Vec::new();
         for sequence in 1..=6 {
             let sender = if sequence % 2 == 0 { PartyId::CENTER } else { member(1) };
             let entry = journal_entry(sequence, previous, sender);
             previous = entry.hash();
-            batch.push(Write::Journal(entry.clone()));
-            entries.push(entry);
+            batch.push(Write::Journal(entry));
         }
         storage.commit(&batch).unwrap();
-        let mut index_keys = 0;
+        let mut prefixes = Vec::new();
         storage
             .for_each_raw(&mut |key, _| {
-                index_keys += usize::from(key.first() == Some(&PREFIX_JOURNAL_BY_SENDER));
+                prefixes.push(key[0]);
                 true
             })
             .unwrap();
-        assert_eq!(index_keys, 3, "only the member's entries are indexed");
-        let by_center = storage.journal_by_sender(PartyId::CENTER, u64::MAX, 10).unwrap();
-        assert_eq!(by_center, [entries[5].clone(), entries[3].clone(), entries[1].clone()]);
-        let before_six = storage.journal_by_sender(PartyId::CENTER, 6, 1).unwrap();
-        assert_eq!(before_six, [entries[3].clone()]);
-        let by_member = storage.journal_by_sender(member(1), u64::MAX, 10).unwrap();
-        assert_eq!(by_member, [entries[4].clone(), entries[2].clone(), entries[0].clone()]);
+        assert_eq!(prefixes.iter().filter(|&&prefix| prefix == PREFIX_JOURNAL).count(), 6);
+        assert!(!prefixes.contains(&PREFIX_JOURNAL_BY_SENDER), "no sender index: {prefixes:?}");
     }
 
     #[test]
