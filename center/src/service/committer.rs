@@ -35,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::cache::Cache;
 use super::live::Live;
 use super::registry::Registry;
+use super::signing::SigningPool;
 use super::tx::{Finished, Origin, Tx};
 use crate::config::Config;
 use crate::flows::{self, Decision, FlowContext};
@@ -146,6 +147,7 @@ impl Committer {
             .name("flusher".to_owned())
             .spawn(move || flusher.run(applied))
             .map_err(|error| StorageError::Io(format!("could not start the flusher thread: {error}")))?;
+        let signing = SigningPool::new(&self.signing_key);
         let mut group = Vec::with_capacity(group_max);
         while let Some(first) = jobs.blocking_recv() {
             group.push(first);
@@ -155,7 +157,7 @@ impl Committer {
                     Err(_) => break,
                 }
             }
-            let (applied, new_head) = self.apply_group(std::mem::take(&mut group), head, &mut cache);
+            let (applied, new_head) = self.apply_group(std::mem::take(&mut group), head, &mut cache, &signing);
             head = new_head;
             if let Some(applied) = applied
                 && to_flusher.send(applied).is_err()
@@ -170,10 +172,16 @@ impl Committer {
     /// Applies one group to storage. Returns it for the flusher (none when
     /// it was refused here) and the journal head after it (unchanged when it
     /// was refused).
-    fn apply_group(&self, group: Vec<Job>, head: JournalHead, cache: &mut Cache) -> (Option<Applied>, JournalHead) {
+    fn apply_group(
+        &self,
+        group: Vec<Job>,
+        head: JournalHead,
+        cache: &mut Cache,
+        signing: &SigningPool,
+    ) -> (Option<Applied>, JournalHead) {
         let now_ms = (self.clock)();
-        let mut tx =
-            Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache)).signing_later();
+        let mut tx = Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache))
+            .signing_later(signing);
         let mut answers = Vec::with_capacity(group.len());
         let mut failure = None;
         for job in &group {

@@ -7,6 +7,7 @@ pub mod live;
 #[cfg(test)]
 mod pipeline_tests;
 pub mod registry;
+pub mod signing;
 pub mod tx;
 
 use std::collections::HashMap;

@@ -11,12 +11,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use denbun_protocol::header::{Header, PartyId};
 use denbun_protocol::limits::SIGNATURE_BYTES;
-use denbun_protocol::sign::{CenterFingerprint, Signer, placeholder_slot, seal_later, sign_later};
+use denbun_protocol::sign::{Signer, placeholder_slot, seal_later};
 use denbun_protocol::telegram::{Body, Telegram};
 use denbun_protocol::wire::{Blob, Text};
 use ed25519_dalek::SigningKey;
 
 use super::cache::{Cache, CacheFill};
+use super::signing::SigningPool;
 use crate::storage::{
     Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LedgerKey, LedgerRange,
     LedgerRecord, LedgerType, LetterRecord, MailboxNotice, PartyRecord, ScanOrder, Storage, StorageError, Write,
@@ -54,9 +55,9 @@ pub struct Tx<'a> {
     cache: Option<&'a Cache>,
     /// Committed records this group read from storage (not from the cache).
     read: CacheFill,
-    /// With [`Tx::signing_later`]: the group's answers and notices as built,
-    /// each with a placeholder naming its index here, signed at the finish.
-    later: Option<Vec<Vec<u8>>>,
+    /// With [`Tx::signing_later`]: the pool signing the group's answers and
+    /// notices, and each as built, with a placeholder naming its index here.
+    later: Option<(&'a SigningPool, Vec<Vec<u8>>)>,
     /// The journal head before the group (the chain is hashed from it at the
     /// finish when signing later).
     head_before: JournalHead,
@@ -75,49 +76,6 @@ impl Signatures {
             seal_later(telegram, signature.expect("a placeholder of this group names one of its slots"));
         }
     }
-}
-
-/// Telegrams below this many are signed on the committer's thread alone;
-/// from it on, the group's signatures are shared with helper threads.
-const SIGN_IN_PARALLEL_FROM: usize = 8;
-/// At most this many threads sign one group (the committer included).
-const SIGNING_THREADS_MAX: usize = 4;
-
-/// Signs every telegram of `unsigned` (built with placeholders), in order,
-/// on up to [`SIGNING_THREADS_MAX`] threads when there are enough of them.
-fn sign_all(key: &SigningKey, unsigned: &[Vec<u8>]) -> Vec<[u8; SIGNATURE_BYTES]> {
-    let center = CenterFingerprint::of(&key.verifying_key());
-    let sign = |telegram: &Vec<u8>| sign_later(key, &center, telegram);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(SIGNING_THREADS_MAX)
-        .min(unsigned.len() / SIGN_IN_PARALLEL_FROM * 2)
-        .max(1);
-    if threads == 1 {
-        return unsigned.iter().map(sign).collect();
-    }
-    let chunk = unsigned.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut chunks = unsigned.chunks(chunk);
-        let own = chunks.next().expect("at least one telegram");
-        let helpers: Vec<_> = chunks
-            .map(|telegrams| {
-                let spawned = std::thread::Builder::new()
-                    .name("signer".to_owned())
-                    .spawn_scoped(scope, move || telegrams.iter().map(sign).collect::<Vec<_>>());
-                // Without a thread, the committer signs that share itself.
-                spawned.map_err(|_| telegrams)
-            })
-            .collect();
-        let mut signatures: Vec<_> = own.iter().map(sign).collect();
-        for helper in helpers {
-            match helper {
-                Ok(handle) => signatures.extend(handle.join().expect("signing does not panic")),
-                Err(telegrams) => signatures.extend(telegrams.iter().map(sign)),
-            }
-        }
-        signatures
-    })
 }
 
 impl<'a> Tx<'a> {
@@ -154,13 +112,15 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Builds the group's answers and notices with placeholder signatures and
-    /// signs them all at [`Tx::finish_signed`], sharing the work with other
-    /// threads (the committer's signatures are a fifth of its time). The
-    /// batch then holds only signed telegrams, chained as if each had been
-    /// signed when it was journaled.
-    pub fn signing_later(mut self) -> Self {
-        self.later = Some(Vec::new());
+    /// Builds the group's answers and notices with placeholder signatures,
+    /// hands each to `pool` as it is built, and collects the signatures at
+    /// [`Tx::finish_signed`]: the signing runs beside the group's flows
+    /// instead of inside them (it was a quarter of the committer's time).
+    /// The batch then holds only signed telegrams, chained as if each had
+    /// been signed when it was journaled.
+    pub fn signing_later(mut self, pool: &'a SigningPool) -> Self {
+        pool.begin();
+        self.later = Some((pool, Vec::new()));
         self
     }
 
@@ -176,11 +136,12 @@ impl<'a> Tx<'a> {
         build: impl FnOnce(Signer<'_>) -> Result<Telegram, denbun_protocol::sign::BuildError>,
     ) -> Vec<u8> {
         let signer = match &self.later {
-            Some(unsigned) => Signer::center_later(unsigned.len() as u64),
+            Some((_, unsigned)) => Signer::center_later(unsigned.len() as u64),
             None => Signer::center(self.signing_key),
         };
         let bytes = build(signer).expect("the center builds only telegrams the catalog allows").into_bytes();
-        if let Some(unsigned) = &mut self.later {
+        if let Some((pool, unsigned)) = &mut self.later {
+            pool.submit(unsigned.len(), bytes.clone());
             unsigned.push(bytes.clone());
         }
         bytes
@@ -471,9 +432,8 @@ impl<'a> Tx<'a> {
     /// Signs the placeholders, seals every copy in the batch, and hashes the
     /// journal chain over the signed entries.
     fn sign_later(&mut self) -> Signatures {
-        let Some(unsigned) = self.later.take() else { return Signatures::default() };
-        let signatures =
-            Signatures(if unsigned.is_empty() { Vec::new() } else { sign_all(self.signing_key, &unsigned) });
+        let Some((pool, unsigned)) = self.later.take() else { return Signatures::default() };
+        let signatures = Signatures(pool.finish(&unsigned));
         let mut hash = self.head_before.hash;
         for write in &mut self.batch.writes {
             match write {
@@ -571,9 +531,10 @@ mod tests {
     /// the committer journals and answers them; nothing is committed.
     fn group(bench: &Bench, telegrams: &[Telegram], later: bool) -> (Vec<String>, JournalHead, Vec<Vec<u8>>) {
         let head = bench.storage.journal_head().expect("journal head");
+        let pool = SigningPool::with_helpers(&bench.center_key, 1);
         let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS + 60_000);
         if later {
-            tx = tx.signing_later();
+            tx = tx.signing_later(&pool);
         }
         let origin = Origin { session: 1, handshake_hash: [7; 32], peer: "127.0.0.1:50000".to_owned() };
         let context = FlowContext { config: &bench.config, fingerprint: &bench.fingerprint, origin: &origin };
@@ -630,7 +591,8 @@ mod tests {
     fn a_group_signing_later_with_nothing_to_sign_keeps_its_head() {
         let bench = Bench::new();
         let head = bench.storage.journal_head().expect("journal head");
-        let tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS).signing_later();
+        let pool = SigningPool::with_helpers(&bench.center_key, 1);
+        let tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS).signing_later(&pool);
         let finished = tx.finish_signed();
         assert!(finished.batch.is_empty());
         assert_eq!(finished.head, head);
