@@ -206,6 +206,32 @@ async fn a_sign_on_replayed_from_another_session_is_refused() {
     center.assert_audit_passes();
 }
 
+/// The committer builds its own answers with placeholder signatures and
+/// signs them before anything is stored or sent. A peer's telegram whose
+/// signature bytes have that shape is refused like any bad signature,
+/// journaled as it came, and the center goes on.
+#[tokio::test]
+async fn a_signature_shaped_like_the_centers_placeholder_is_refused_and_the_center_goes_on() {
+    let center = TestCenter::start().await;
+    let mut party = center.register(Applicant::Member).await;
+    let mut terminal = center.connect().await;
+    assert_eq!(sign_on(&mut terminal, &mut party, &center).await.code(), Code::SIGN_ON_ANSWER);
+    for slot in [0u64, 1, 999] {
+        let mut bytes = party.request(&center.fingerprint(), MailboxFetch { max_notices: 1 }).as_bytes().to_vec();
+        let end = bytes.len();
+        bytes[end - 64..].fill(0xFF);
+        bytes[end - 32..end - 24].copy_from_slice(&slot.to_le_bytes());
+        terminal.send_bytes(&bytes).await;
+        assert_eq!(reason(&terminal.receive().await), Some(RejectReason::BadSignature), "slot {slot}");
+    }
+    // The same session, and the center, still answer genuine requests.
+    let fetch = party.request(&center.fingerprint(), MailboxFetch { max_notices: 1 });
+    assert_eq!(terminal.exchange(&fetch).await.code(), Code::MAILBOX_FETCH_ANSWER);
+    let guide = center.connect().await.guide(GuideTopic::Guide).await;
+    assert_eq!(guide.code(), Code::GUIDE_ANSWER);
+    center.assert_audit_passes();
+}
+
 #[tokio::test]
 async fn malformed_and_oversized_telegrams_get_a_reject_and_garbage_frames_close_the_line() {
     let center = TestCenter::start().await;

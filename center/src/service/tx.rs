@@ -438,7 +438,12 @@ impl<'a> Tx<'a> {
         for write in &mut self.batch.writes {
             match write {
                 Write::Journal(entry) => {
-                    signatures.seal(entry.telegram.as_mut_slice());
+                    // Only what the center sends can hold its placeholders.
+                    // What arrived is journaled as it came, even when a
+                    // peer's bytes end in something shaped like one.
+                    if entry.direction == JournalDirection::Out {
+                        signatures.seal(entry.telegram.as_mut_slice());
+                    }
                     entry.previous_hash = hash;
                     hash = entry.hash();
                 }
@@ -584,6 +589,50 @@ mod tests {
                 .expect("an answer decodes")
                 .verify(&bench.center_key.verifying_key(), &bench.fingerprint)
                 .expect("an answer sealed after the finish verifies");
+        }
+    }
+
+    #[test]
+    fn what_arrived_is_journaled_as_it_came_even_ending_in_a_placeholder_shape() {
+        let mut bench = Bench::new();
+        let member = bench.member();
+        let echo = bench.sign(member, Echo {});
+        let head = bench.storage.journal_head().expect("journal head");
+        let pool = SigningPool::with_helpers(&bench.center_key, 1);
+        let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS).signing_later(&pool);
+        let origin = Origin { session: 1, handshake_hash: [0; 32], peer: "127.0.0.1:50000".to_owned() };
+        // A peer's telegram whose signature bytes look like placeholders:
+        // one naming a slot this group has, one naming a slot it has not.
+        let mut arrived = Vec::new();
+        for slot in [0u64, 999] {
+            let mut bytes = echo.as_bytes().to_vec();
+            let end = bytes.len();
+            bytes[end - 64..].fill(0xFF);
+            bytes[end - 32..end - 24].copy_from_slice(&slot.to_le_bytes());
+            assert_eq!(placeholder_slot(&bytes), Some(slot));
+            let sequence = tx.journal_in(&origin, &bytes, false);
+            let answer = tx.center_answer(echo.header(), denbun_protocol::telegram::EchoAnswer {});
+            tx.journal_out(&origin, &answer, sequence);
+            arrived.push(bytes);
+        }
+        let finished = tx.finish_signed();
+        let journaled: Vec<(JournalDirection, Vec<u8>)> = finished
+            .batch
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::Journal(entry) => Some((entry.direction, entry.telegram.as_slice().to_vec())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(journaled.len(), 4);
+        assert_eq!(journaled[0], (JournalDirection::In, arrived[0].clone()), "kept as it came");
+        assert_eq!(journaled[2], (JournalDirection::In, arrived[1].clone()), "kept as it came");
+        for (_, answer) in [&journaled[1], &journaled[3]] {
+            Telegram::decode(answer)
+                .expect("an answer decodes")
+                .verify(&bench.center_key.verifying_key(), &bench.fingerprint)
+                .expect("the center's answers are signed");
         }
     }
 
