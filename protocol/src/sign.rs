@@ -338,10 +338,11 @@ impl<'key> Signer<'key> {
     /// The center, leaving the signature for later: the telegram carries a
     /// placeholder naming `slot` (see [`placeholder_slot`]) until
     /// [`sign_later`] computes the signature [`Signer::center`] would have
-    /// given it and [`seal_later`] puts it in. The committer builds a whole
-    /// group's answers and notices this way and signs them together, on more
-    /// than one core. A placeholder is never a valid signature: both its
-    /// halves are non-canonical, which `verify_strict` refuses.
+    /// given it and [`seal_later`] puts it in. The committer builds its
+    /// answers and notices this way and has them signed on other threads
+    /// while it applies the rest of the group. A placeholder is never a valid
+    /// signature: both its halves are non-canonical, which `verify_strict`
+    /// refuses.
     pub fn center_later(slot: u64) -> Signer<'static> {
         Signer { party: PartyId::CENTER, seal: Seal::Later(slot) }
     }
