@@ -17,6 +17,10 @@
 //! each group itself before the next (shipping must follow the commit order
 //! exactly, and a failed commit takes the shipped group back).
 //!
+//! The answers and notices a group's flows produce are signed on the
+//! [`SigningPool`]'s threads while the committer applies the group's next
+//! telegrams; the group's batch holds them signed (see [`Tx::signing_later`]).
+//!
 //! Both run on their own OS threads, so storage calls never block the async
 //! workers.
 
