@@ -79,7 +79,7 @@ impl Shared {
 
 impl SigningPool {
     /// A pool signing with `key`: one helper per core beyond the first, at
-    /// most [`HELPERS_MAX`]; none on one core (or when no thread can be
+    /// most three; none on one core (or when no thread can be
     /// started), and then the committer signs everything at the finish.
     pub fn new(key: &SigningKey) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
