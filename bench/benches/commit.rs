@@ -12,18 +12,29 @@
 //! committer's work per payment besides signing the answer and the flush;
 //! once reading storage directly, once through the committer's cache.
 //!
+//! A third, `committed payments`, hands groups of verified payment
+//! instructions of many members to a real committer (`Center::start` over
+//! sled) and waits for every answer: the flows, the journal, the idempotency
+//! records, the signatures of answers and notices, sled's apply and the flush.
+//! Its difference to `ledger apply` is the durable write path, the largest
+//! part of a payment's cost that is not cryptography (docs/performance.md).
+//!
 //! `cargo bench -p denbun-bench --bench commit`
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use denbun_bench::workload;
 use denbun_center::config::Config;
 use denbun_center::flows::{self, Decision, FlowContext};
 use denbun_center::service::cache::Cache;
+use denbun_center::service::committer::Inbound;
 use denbun_center::service::tx::{Origin, Tx};
+use denbun_center::service::{Center, now_ms};
 use denbun_center::storage::{Counter, PartyRecord, PartyStatus, SledStorage, Storage, Write, WriteBatch};
-use denbun_protocol::header::PartyId;
+use denbun_protocol::header::{Code, Header, PartyId};
 use denbun_protocol::sign::{CenterFingerprint, Signer};
 use denbun_protocol::telegram::Telegram;
 use denbun_protocol::telegram::network::{Echo, EchoAnswer};
@@ -187,5 +198,99 @@ fn ledger_apply(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, group_commit, ledger_apply);
+/// Members and stores of `committed payments`: many members paying a few
+/// stores, as in the load, so a group's writes spread over the tree.
+const PAYING_MEMBERS: u64 = 128;
+const PAID_STORES: u64 = 16;
+
+/// A member's or store's signing key, derived from its number.
+fn party_key(party: PartyId) -> SigningKey {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&party.number().to_be_bytes());
+    seed[8] = party.kind() as u8;
+    seed[9] = 0x5e;
+    SigningKey::from_bytes(&seed)
+}
+
+/// Hands `telegrams` to the committer at once and waits for every answer;
+/// panics on a refusal.
+async fn submit_all(center: &Arc<Center>, origin: &Origin, telegrams: Vec<Telegram>) {
+    let mut answers = tokio::task::JoinSet::new();
+    for telegram in telegrams {
+        let (center, origin) = (center.clone(), origin.clone());
+        answers.spawn(async move { center.submit(origin, Inbound::Verified(Box::new(telegram))).await });
+    }
+    while let Some(answered) = answers.join_next().await {
+        let reply = answered.expect("the task ran").expect("the center is running");
+        let header = Header::decode(&reply.answer).expect("an answer decodes");
+        assert_ne!(header.code(), Code::REJECT, "a telegram was refused");
+    }
+}
+
+fn committed_payments(criterion: &mut Criterion) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let storage: Arc<dyn Storage> = Arc::new(SledStorage::open(directory.path()).expect("open sled"));
+    let mut secrets = [0x43u8; 64];
+    secrets[32..].fill(0x4e);
+    let keys = denbun_bench::target::key_contents(&secrets);
+    let mut config = Config::default_config();
+    config.credit.default_monthly_line_yen = 1_000_000;
+    let members: Vec<PartyId> = (1..=PAYING_MEMBERS).map(|number| PartyId::member(number).expect("a member")).collect();
+    let stores: Vec<PartyId> = (1..=PAID_STORES).map(|number| PartyId::store(number).expect("a store")).collect();
+    let mut register = WriteBatch::default();
+    for &who in members.iter().chain(&stores) {
+        register.push(Write::Party(party(who, &party_key(who))));
+    }
+    storage.commit(&register).expect("register");
+    let (center, committer) = Center::start(config, &keys, storage, None).expect("start the center");
+    let fingerprint = *center.fingerprint();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let origin = Origin { session: 1, handshake_hash: [0; 32], peer: "127.0.0.1:40000".to_owned() };
+    let mut processing_numbers = vec![0u64; members.len() + stores.len()];
+    let mut request = |index: usize, who: PartyId, body: denbun_protocol::telegram::Body| {
+        processing_numbers[index] += 1;
+        Signer::new(who, &party_key(who), fingerprint)
+            .expect("signs")
+            .request(processing_numbers[index], now_ms(), body)
+            .expect("a request")
+    };
+    let mut funding = Vec::with_capacity(members.len() + stores.len());
+    for (index, &member) in members.iter().enumerate() {
+        funding.push(request(index, member, workload::top_up(500_000).into()));
+    }
+    for (index, &store) in stores.iter().enumerate() {
+        funding.push(request(members.len() + index, store, workload::catalog_publish().into()));
+    }
+    runtime.block_on(submit_all(&center, &origin, funding));
+
+    let mut group = criterion.benchmark_group("committed payments");
+    let mut transaction_number = 0u64;
+    for size in [16usize, 256] {
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_function(BenchmarkId::new("payments of 128 members to 16 stores", size), |bench| {
+            bench.iter_batched(
+                // Fresh numbers each time (the committed state moves on);
+                // the members' signing is the terminals' work, not timed.
+                || {
+                    (0..size)
+                        .map(|_| {
+                            transaction_number += 1;
+                            let index = (transaction_number % PAYING_MEMBERS) as usize;
+                            let store = stores[(transaction_number % PAID_STORES) as usize];
+                            let item = (transaction_number % u64::from(workload::CATALOG_ITEMS)) as u32 + 1;
+                            request(index, members[index], workload::payment(store, transaction_number, item).into())
+                        })
+                        .collect::<Vec<Telegram>>()
+                },
+                |payments| runtime.block_on(submit_all(&center, &origin, payments)),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+    drop(center);
+    committer.join().expect("the last group is durable");
+}
+
+criterion_group!(benches, group_commit, ledger_apply, committed_payments);
 criterion_main!(benches);

@@ -509,7 +509,10 @@ fn key_bytes(keys: &CenterKeys) -> zeroize::Zeroizing<[u8; 64]> {
     bytes
 }
 
-fn key_contents(secrets: &[u8; 64]) -> CenterKeyContents {
+/// A center's key contents from its two secret keys (the Ed25519 signing
+/// seed, then the X25519 Noise secret), with an identity whose address is a
+/// placeholder: what the child center and the benchmarks start a center with.
+pub fn key_contents(secrets: &[u8; 64]) -> CenterKeyContents {
     let mut signing = [0u8; 32];
     signing.copy_from_slice(&secrets[..32]);
     let mut noise = [0u8; 32];
