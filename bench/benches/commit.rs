@@ -22,7 +22,6 @@
 //! `cargo bench -p denbun-bench --bench commit`
 
 use std::hint::black_box;
-
 use std::sync::Arc;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -267,7 +266,8 @@ fn committed_payments(criterion: &mut Criterion) {
     let mut transaction_number = 0u64;
     for size in [16usize, 256] {
         group.throughput(Throughput::Elements(size as u64));
-        group.bench_function(BenchmarkId::new("payments of 128 members to 16 stores", size), |bench| {
+        let name = format!("payments of {PAYING_MEMBERS} members to {PAID_STORES} stores");
+        group.bench_function(BenchmarkId::new(name, size), |bench| {
             bench.iter_batched(
                 // Fresh numbers each time (the committed state moves on);
                 // the members' signing is the terminals' work, not timed.
