@@ -17,6 +17,7 @@
 //! All methods block; async callers run them on the blocking pool.
 
 pub mod ledger_records;
+pub mod pages;
 pub mod records;
 pub mod sled_store;
 

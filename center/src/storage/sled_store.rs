@@ -10,10 +10,10 @@
 //! | `p`    | party kind, number                | [`PartyRecord`]     |
 //! | `c`    | counter byte                      | u64                 |
 //! | `i`    | sender kind, number, processing # | [`IdempotencyRecord`] |
-//! | `j`    | sequence                          | [`JournalEntry`]    |
+//! | `j`    | first sequence of the page        | a page of [`JournalEntry`] (`pages.rs`) |
 //! | `h`    | (none)                            | [`JournalHead`]     |
 //! | `s`    | sender kind, number, sequence     | (empty: an index of entries not sent by the center) |
-//! | `m`    | recipient kind, number, sequence  | [`MailboxNotice`]   |
+//! | `m`    | recipient kind, number, first sequence of the page | a page of [`MailboxNotice`] |
 //! | `l`    | letter id                         | [`LetterRecord`]    |
 //! | `t`    | UTC hour (hours since the epoch)  | [`TelegramHour`]    |
 //!
@@ -24,7 +24,7 @@
 //! |--------|--------------------------------------|-------------------------|
 //! | `A`    | account class, number                | account totals          |
 //! | `T`    | (none)                               | ledger totals by class  |
-//! | `P`    | posting sequence                     | posting                 |
+//! | `P`    | first posting sequence of the page   | a page of postings (`pages.rs`) |
 //! | `Q`    | account class, number, day, sequence | account entry (statements) |
 //! | `C`    | card number                          | prepaid card            |
 //! | `K`    | member, card number                  | index: all cards        |
@@ -49,6 +49,13 @@
 //! | `Y`    | day (yyyymmdd)                       | day totals              |
 //! | `Z`    | day, store                           | store's sales that day  |
 //!
+//! The journal, the postings and each mailbox are kept in pages
+//! (`pages.rs`): a batch's consecutive records share one value under the
+//! first one's key, since sled's cost is per key written. An acknowledged
+//! notice is taken out of its page (the page is rewritten, or removed with
+//! its last notice). One record alone under its own key, as databases before
+//! pages have them, is a page of one.
+//!
 //! Every lookup on the paths that move money is a point read or a scan of
 //! one member's, store's or purchase's prefix, so they cost the same however
 //! large the ledger grows.
@@ -58,6 +65,8 @@ use std::path::Path;
 use denbun_protocol::header::{PartyId, PartyKind};
 use denbun_protocol::wire::{Wire, decode_exact};
 
+use super::ledger_records::family;
+use super::pages::{self, PageRecord};
 use super::records::{HOUR_MS, encode};
 use super::{
     Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, LedgerKey, LedgerRange, LedgerRecord,
@@ -77,6 +86,8 @@ const PREFIX_JOURNAL_BY_SENDER: u8 = b's';
 const PREFIX_MAILBOX: u8 = b'm';
 const PREFIX_LETTER: u8 = b'l';
 const PREFIX_TELEGRAM_HOUR: u8 = b't';
+/// Postings are money records kept in pages, like the journal.
+const PREFIX_POSTING: u8 = family::POSTING;
 
 /// The center's data in a sled database.
 pub struct SledStorage {
@@ -168,6 +179,247 @@ impl SledStorage {
         }
         Ok(records)
     }
+
+    /// The key and value of the page of `group` that holds `sequence` if
+    /// any does: the last page stored at or before it. A group is a paged
+    /// family's key without its sequence: `j` (the journal), `P` (the
+    /// postings), `m` and a recipient (one mailbox).
+    fn page_at_or_before(&self, group: &[u8], sequence: u64) -> Result<Option<(sled::IVec, sled::IVec)>, StorageError> {
+        match self.tree.range(..=page_key(group, sequence)).next_back() {
+            Some(item) => {
+                let (key, value) = item.map_err(io_error)?;
+                Ok(is_page_of(&key, group).then_some((key, value)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records of a paged group with sequences `>= from`, ascending, at most `limit`.
+    fn paged_from<T: Wire>(
+        &self,
+        group: &[u8],
+        from: u64,
+        limit: usize,
+        sequence_of: impl Fn(&T) -> u64,
+    ) -> Result<Vec<T>, StorageError> {
+        let mut records = Vec::new();
+        if limit == 0 {
+            return Ok(records);
+        }
+        let start = match self.page_at_or_before(group, from)? {
+            Some((key, _)) => key.to_vec(),
+            None => page_key(group, from),
+        };
+        for item in self.tree.range(start..) {
+            let (key, value) = item.map_err(io_error)?;
+            if !is_page_of(&key, group) {
+                break;
+            }
+            for page_record in read_stored_page(&key, &value, &sequence_of)? {
+                if page_record.sequence >= from {
+                    records.push(page_record.record);
+                    if records.len() >= limit {
+                        return Ok(records);
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// Postings with keys in `range` (which lies within the postings'
+    /// family), read through their pages.
+    fn posting_scan(
+        &self,
+        range: &LedgerRange,
+        order: ScanOrder,
+        limit: usize,
+    ) -> Result<Vec<LedgerRecord>, StorageError> {
+        let mut records = Vec::new();
+        let take = |key: &[u8], value: &[u8], records: &mut Vec<LedgerRecord>| -> Result<bool, StorageError> {
+            let mut page = read_stored_page(key, value, posting_sequence)?;
+            if matches!(order, ScanOrder::Descending) {
+                page.reverse();
+            }
+            for page_record in page {
+                check_ledger_key(key, &page_record.record)?;
+                if range.contains(page_record.record.key().as_bytes()) {
+                    records.push(page_record.record);
+                    if records.len() >= limit {
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        };
+        match order {
+            ScanOrder::Ascending => {
+                // The page holding the range's first key may begin before it.
+                let start = match self.tree.range(..=range.start.as_slice()).next_back() {
+                    Some(item) => {
+                        let (key, _) = item.map_err(io_error)?;
+                        if key.first() == Some(&PREFIX_POSTING) { key.to_vec() } else { range.start.clone() }
+                    }
+                    None => range.start.clone(),
+                };
+                for item in self.tree.range(start..range.end.clone()) {
+                    let (key, value) = item.map_err(io_error)?;
+                    if key.first() != Some(&PREFIX_POSTING) {
+                        continue;
+                    }
+                    if !take(&key, &value, &mut records)? {
+                        break;
+                    }
+                }
+            }
+            ScanOrder::Descending => {
+                for item in self.tree.range(..range.end.clone()).rev() {
+                    let (key, value) = item.map_err(io_error)?;
+                    if key.first() != Some(&PREFIX_POSTING) {
+                        break;
+                    }
+                    // A page stored at or before the range's start is the last one to look at.
+                    if !take(&key, &value, &mut records)? || key.as_ref() <= range.start.as_slice() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// Puts `writes` (sequence to encoded record, or `None` to remove) of a
+    /// paged group into `sled_batch` as pages. Records beyond the last one
+    /// stored (nearly every write of the committer) become new pages; any
+    /// other write rewrites the page that holds its sequence (a removal, a
+    /// restore).
+    fn write_pages<T: Wire>(
+        &self,
+        group: &[u8],
+        mut writes: std::collections::BTreeMap<u64, Option<Vec<u8>>>,
+        sequence_of: impl Fn(&T) -> u64,
+        sled_batch: &mut sled::Batch,
+    ) -> Result<(), StorageError> {
+        let Some(&first_write) = writes.keys().next() else {
+            return Ok(());
+        };
+        let last_stored = match self.tree.scan_prefix(group).next_back() {
+            Some(item) => {
+                let (key, value) = item.map_err(io_error)?;
+                read_stored_page(&key, &value, &sequence_of)?.last().map(|record| record.sequence)
+            }
+            None => None,
+        };
+        let appended = match last_stored {
+            Some(last) if last >= first_write => match last.checked_add(1) {
+                Some(next) => writes.split_off(&next),
+                None => std::collections::BTreeMap::new(),
+            },
+            _ => std::mem::take(&mut writes),
+        };
+        for (first, page) in
+            pages::paginate(appended.into_iter().filter_map(|(sequence, bytes)| Some((sequence, bytes?))))
+        {
+            sled_batch.insert(page_key(group, first), page);
+        }
+        // What is left amends stored pages: rare (a restore, a repair).
+        let mut touched: std::collections::BTreeMap<Vec<u8>, std::collections::BTreeMap<u64, Vec<u8>>> =
+            std::collections::BTreeMap::new();
+        let mut before_first: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
+        for (sequence, write) in writes {
+            match self.page_at_or_before(group, sequence)? {
+                Some((key, value)) => {
+                    let records = match touched.entry(key.to_vec()) {
+                        std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(entry) => {
+                            let page = read_stored_page(&key, &value, &sequence_of)?;
+                            entry.insert(
+                                page.into_iter()
+                                    .map(|record| (record.sequence, value[record.bytes].to_vec()))
+                                    .collect(),
+                            )
+                        }
+                    };
+                    match write {
+                        Some(bytes) => records.insert(sequence, bytes),
+                        None => records.remove(&sequence),
+                    };
+                }
+                None => {
+                    if let Some(bytes) = write {
+                        before_first.insert(sequence, bytes);
+                    }
+                }
+            }
+        }
+        for (key, records) in touched {
+            sled_batch.remove(key);
+            for (first, page) in pages::paginate(records) {
+                sled_batch.insert(page_key(group, first), page);
+            }
+        }
+        for (first, page) in pages::paginate(before_first) {
+            sled_batch.insert(page_key(group, first), page);
+        }
+        Ok(())
+    }
+}
+
+/// The key of the page of `group` that begins at `sequence`.
+fn page_key(group: &[u8], sequence: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(group.len() + 8);
+    key.extend_from_slice(group);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// Whether `key` is a page of `group`: the group's bytes and a sequence.
+fn is_page_of(key: &[u8], group: &[u8]) -> bool {
+    key.len() == group.len() + 8 && key.starts_with(group)
+}
+
+/// The sequence of a posting read from a page of postings (0, which no
+/// posting has, for another kind of money record: the page check refuses it).
+fn posting_sequence(record: &LedgerRecord) -> u64 {
+    match record {
+        LedgerRecord::Posting(posting) => posting.sequence,
+        _ => 0,
+    }
+}
+
+/// Reads the page stored under `key`, as damage if it is not one.
+fn read_stored_page<T: Wire>(
+    key: &[u8],
+    value: &[u8],
+    sequence_of: impl Fn(&T) -> u64,
+) -> Result<Vec<PageRecord<T>>, StorageError> {
+    let corrupt = |reason: String| StorageError::Corrupt { key: readable_key(key), reason };
+    let stored_under = key
+        .len()
+        .checked_sub(8)
+        .and_then(|start| <[u8; 8]>::try_from(&key[start..]).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| corrupt("a page's key ends in a sequence".to_owned()))?;
+    pages::read_page(value, stored_under, sequence_of).map_err(|error| corrupt(error.to_string()))
+}
+
+/// Whether the posting read from the page under `page_key` is a posting.
+fn check_ledger_key(page_key: &[u8], record: &LedgerRecord) -> Result<(), StorageError> {
+    if record.key().as_bytes().first() != Some(&PREFIX_POSTING) {
+        return Err(StorageError::Corrupt {
+            key: readable_key(page_key),
+            reason: format!("a page of postings holds {:?}", record.key()),
+        });
+    }
+    Ok(())
+}
+
+/// The sequence of a posting's key (`P` and eight big-endian bytes).
+fn posting_key_sequence(key: &[u8]) -> Option<u64> {
+    match key.split_first() {
+        Some((&PREFIX_POSTING, rest)) => <[u8; 8]>::try_from(rest).ok().map(u64::from_be_bytes),
+        _ => None,
+    }
 }
 
 /// sled 0.34 reports a held file lock as an `Other` I/O error with this text
@@ -255,15 +507,16 @@ impl Storage for SledStorage {
     }
 
     fn journal(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, StorageError> {
-        self.scan(sequence_key(PREFIX_JOURNAL, from), &[PREFIX_JOURNAL], limit)
+        self.paged_from(&[PREFIX_JOURNAL], from, limit, |entry: &JournalEntry| entry.sequence)
     }
 
     fn mailbox(&self, recipient: PartyId, after: u64, limit: usize) -> Result<Vec<MailboxNotice>, StorageError> {
         if after == u64::MAX {
             return Ok(Vec::new());
         }
-        let prefix = party_key(PREFIX_MAILBOX, recipient);
-        self.scan(party_sequence_key(PREFIX_MAILBOX, recipient, after + 1), &prefix, limit)
+        self.paged_from(&party_key(PREFIX_MAILBOX, recipient), after + 1, limit, |notice: &MailboxNotice| {
+            notice.sequence
+        })
     }
 
     fn letters(&self, after: u64, limit: usize) -> Result<Vec<LetterRecord>, StorageError> {
@@ -296,6 +549,17 @@ impl Storage for SledStorage {
     }
 
     fn ledger_get(&self, key: &LedgerKey) -> Result<Option<LedgerRecord>, StorageError> {
+        if let Some(sequence) = posting_key_sequence(key.as_bytes()) {
+            let Some((page_key, value)) = self.page_at_or_before(&[PREFIX_POSTING], sequence)? else {
+                return Ok(None);
+            };
+            let page = read_stored_page(&page_key, &value, posting_sequence)?;
+            let Some(found) = page.into_iter().find(|record| record.sequence == sequence) else {
+                return Ok(None);
+            };
+            check_ledger_key(&page_key, &found.record)?;
+            return Ok(Some(found.record));
+        }
         match self.tree.get(key.as_bytes()).map_err(io_error)? {
             None => Ok(None),
             Some(bytes) => decode_ledger(key.as_bytes(), &bytes).map(Some),
@@ -312,6 +576,15 @@ impl Storage for SledStorage {
         if range.start >= range.end || limit == 0 {
             return Ok(records);
         }
+        let postings = [PREFIX_POSTING]..[PREFIX_POSTING + 1];
+        if range.start.as_slice() >= postings.start.as_slice() && range.end.as_slice() <= postings.end.as_slice() {
+            return self.posting_scan(range, order, limit);
+        }
+        // Every scan of the money records stays within one family.
+        assert!(
+            range.end.as_slice() <= postings.start.as_slice() || range.start.as_slice() >= postings.end.as_slice(),
+            "a scan across the postings' pages and another family: {range:?}"
+        );
         let items = self.tree.range(range.start.as_slice()..range.end.as_slice());
         let mut visit = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, StorageError> {
             let (key, value) = item.map_err(io_error)?;
@@ -355,6 +628,12 @@ impl Storage for SledStorage {
         let mut last_entry: Option<&JournalEntry> = None;
         // Journal entries counted per UTC hour, added to the stored counts below.
         let mut hours: std::collections::BTreeMap<u64, (u64, u64)> = std::collections::BTreeMap::new();
+        // The paged families' writes (sequence to encoding, `None` removes),
+        // put into pages once the batch's writes are all known.
+        let mut journal_pages = std::collections::BTreeMap::new();
+        let mut posting_pages = std::collections::BTreeMap::new();
+        let mut mailbox_pages: std::collections::BTreeMap<PartyId, std::collections::BTreeMap<u64, Option<Vec<u8>>>> =
+            std::collections::BTreeMap::new();
         for write in &batch.writes {
             match write {
                 Write::Party(record) => sled_batch.insert(party_key(PREFIX_PARTY, record.party), encode(record)),
@@ -368,7 +647,7 @@ impl Storage for SledStorage {
                     };
                     // Our own invariant: the committer numbers entries from the head.
                     assert_eq!(entry.sequence, expected, "journal entries must follow the head");
-                    sled_batch.insert(sequence_key(PREFIX_JOURNAL, entry.sequence), encode(entry));
+                    journal_pages.insert(entry.sequence, Some(encode(entry)));
                     last_entry = Some(entry);
                     let counts = hours.entry(entry.recorded_at_ms / HOUR_MS).or_default();
                     match entry.direction {
@@ -376,15 +655,32 @@ impl Storage for SledStorage {
                         JournalDirection::Out => counts.1 += 1,
                     }
                 }
-                Write::MailboxPut(notice) => sled_batch
-                    .insert(party_sequence_key(PREFIX_MAILBOX, notice.recipient, notice.sequence), encode(notice)),
+                Write::MailboxPut(notice) => {
+                    mailbox_pages.entry(notice.recipient).or_default().insert(notice.sequence, Some(encode(notice)));
+                }
                 Write::MailboxRemove { recipient, sequence } => {
-                    sled_batch.remove(party_sequence_key(PREFIX_MAILBOX, *recipient, *sequence))
+                    mailbox_pages.entry(*recipient).or_default().insert(*sequence, None);
                 }
                 Write::Letter(letter) => sled_batch.insert(sequence_key(PREFIX_LETTER, letter.id), encode(letter)),
-                Write::LedgerPut(record) => sled_batch.insert(record.key().as_bytes(), encode(record)),
-                Write::LedgerRemove(key) => sled_batch.remove(key.as_bytes()),
+                Write::LedgerPut(record) => match posting_key_sequence(record.key().as_bytes()) {
+                    Some(sequence) => {
+                        posting_pages.insert(sequence, Some(encode(record)));
+                    }
+                    None => sled_batch.insert(record.key().as_bytes(), encode(record)),
+                },
+                Write::LedgerRemove(key) => match posting_key_sequence(key.as_bytes()) {
+                    Some(sequence) => {
+                        posting_pages.insert(sequence, None);
+                    }
+                    None => sled_batch.remove(key.as_bytes()),
+                },
             }
+        }
+        self.write_pages(&[PREFIX_JOURNAL], journal_pages, |entry: &JournalEntry| entry.sequence, &mut sled_batch)?;
+        self.write_pages(&[PREFIX_POSTING], posting_pages, posting_sequence, &mut sled_batch)?;
+        for (recipient, writes) in mailbox_pages {
+            let group = party_key(PREFIX_MAILBOX, recipient);
+            self.write_pages(&group, writes, |notice: &MailboxNotice| notice.sequence, &mut sled_batch)?;
         }
         // The committer is the only writer, so reading the counts here and
         // writing the sums in the same batch cannot lose an update.
@@ -573,15 +869,17 @@ mod tests {
     }
 
     #[test]
-    fn a_journal_entry_is_one_record_and_no_index() {
+    fn a_groups_journal_entries_share_pages_and_no_index() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
         let mut batch = WriteBatch::default();
         let mut previous = [0; 32];
-        for sequence in 1..=6 {
+        let mut entries = Vec::new();
+        for sequence in 1..=200 {
             let sender = if sequence % 2 == 0 { PartyId::CENTER } else { member(1) };
             let entry = journal_entry(sequence, previous, sender);
             previous = entry.hash();
+            entries.push(entry.clone());
             batch.push(Write::Journal(entry));
         }
         storage.commit(&batch).unwrap();
@@ -592,8 +890,164 @@ mod tests {
                 true
             })
             .unwrap();
-        assert_eq!(prefixes.iter().filter(|&&prefix| prefix == PREFIX_JOURNAL).count(), 6);
+        let pages = prefixes.iter().filter(|&&prefix| prefix == PREFIX_JOURNAL).count();
+        let entry_bytes = encode(&entries[0]).len();
+        assert_eq!(pages, 200usize.div_ceil(pages::PAGE_BYTES_MAX / entry_bytes), "{entry_bytes}-byte entries");
         assert!(!prefixes.contains(&PREFIX_JOURNAL_BY_SENDER), "no sender index: {prefixes:?}");
+        // Read from anywhere, in any amount, across pages.
+        for from in [1, 2, 37, 38, 39, 199, 200, 201] {
+            for limit in [0, 1, 5, 64, 500] {
+                let expected: Vec<JournalEntry> = entries.iter().skip(from as usize - 1).take(limit).cloned().collect();
+                assert_eq!(storage.journal(from, limit).unwrap(), expected, "from {from}, limit {limit}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_journal_of_one_entry_per_key_reads_as_pages_of_one_and_grows_in_pages() {
+        // A database written before pages: each entry under its own key.
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let mut previous = [0; 32];
+        let mut entries = Vec::new();
+        for sequence in 1..=5 {
+            let entry = journal_entry(sequence, previous, member(1));
+            previous = entry.hash();
+            storage.tree.insert(sequence_key(PREFIX_JOURNAL, sequence), encode(&entry)).unwrap();
+            entries.push(entry);
+        }
+        let head = JournalHead { sequence: 5, hash: previous };
+        storage.tree.insert([PREFIX_JOURNAL_HEAD], encode(&head)).unwrap();
+        assert_eq!(storage.journal(1, 10).unwrap(), entries);
+        assert_eq!(storage.journal(4, 1).unwrap(), entries[3..4]);
+        let mut batch = WriteBatch::default();
+        for sequence in 6..=9 {
+            let entry = journal_entry(sequence, previous, member(1));
+            previous = entry.hash();
+            entries.push(entry.clone());
+            batch.push(Write::Journal(entry));
+        }
+        storage.commit(&batch).unwrap();
+        assert_eq!(storage.journal(1, 100).unwrap(), entries);
+        assert_eq!(storage.journal(5, 2).unwrap(), entries[4..6]);
+        assert_eq!(storage.journal_head().unwrap().sequence, 9);
+    }
+
+    fn posting(sequence: u64) -> LedgerRecord {
+        use crate::storage::ledger_records::{AccountId, PostingKind, PostingRecord};
+        use denbun_protocol::header::{MemberNumber, StoreNumber};
+        LedgerRecord::Posting(PostingRecord {
+            sequence,
+            recorded_at_ms: 1_000 + sequence,
+            day: denbun_protocol::wire::Date::new(2026, 12, 5).unwrap(),
+            kind: PostingKind::Payment,
+            debit: AccountId::stored_value(MemberNumber::new(1).unwrap()),
+            credit: AccountId::payable(StoreNumber::new(1).unwrap()),
+            amount: denbun_protocol::wire::Amount::new(sequence).unwrap(),
+            reference: sequence,
+            cause_sender: member(1),
+            cause_processing_number: sequence,
+            description: Text::new("tea").unwrap(),
+        })
+    }
+
+    #[test]
+    fn postings_are_paged_and_read_by_key_and_by_range_both_ways() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        // Something on either side of the postings' family.
+        let live = crate::storage::ledger_records::LiveCard {
+            member: denbun_protocol::header::MemberNumber::new(1).unwrap(),
+            card_number: 5,
+        };
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerPut(live.clone().into()));
+        for sequence in 1..=150 {
+            batch.push(Write::LedgerPut(posting(sequence)));
+        }
+        storage.commit(&batch).unwrap();
+        let mut batch = WriteBatch::default();
+        for sequence in 151..=160 {
+            batch.push(Write::LedgerPut(posting(sequence)));
+        }
+        storage.commit(&batch).unwrap();
+        let keys = |storage: &SledStorage| -> usize {
+            let mut count = 0;
+            storage
+                .for_each_raw(&mut |key, _| {
+                    count += usize::from(key[0] == PREFIX_POSTING);
+                    true
+                })
+                .unwrap();
+            count
+        };
+        assert!(keys(&storage) < 20, "160 postings in {} keys", keys(&storage));
+        for sequence in [1, 2, 64, 65, 150, 151, 160] {
+            assert_eq!(storage.ledger_get(&LedgerKey::posting(sequence)).unwrap(), Some(posting(sequence)));
+        }
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(0)).unwrap(), None);
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(161)).unwrap(), None);
+        assert_eq!(storage.ledger_get(&live.key()).unwrap(), Some(live.into()));
+        let sequences = |range: LedgerRange, order: ScanOrder, limit: usize| -> Vec<u64> {
+            storage
+                .ledger_scan(&range, order, limit)
+                .unwrap()
+                .into_iter()
+                .map(|record| match record {
+                    LedgerRecord::Posting(posting) => posting.sequence,
+                    other => panic!("not a posting: {other:?}"),
+                })
+                .collect()
+        };
+        let family = LedgerRange::family(family::POSTING);
+        assert_eq!(sequences(family.clone(), ScanOrder::Ascending, 1_000), (1..=160).collect::<Vec<_>>());
+        assert_eq!(sequences(family.clone(), ScanOrder::Descending, 3), [160, 159, 158]);
+        let after = LedgerRange::after(LedgerKey::prefix_of(family::POSTING, &[]), 70);
+        assert_eq!(sequences(after.clone(), ScanOrder::Ascending, 2), [71, 72]);
+        assert_eq!(sequences(after.resume_after(&LedgerKey::posting(72)), ScanOrder::Ascending, 1), [73]);
+        let between = LedgerRange::between(LedgerKey::posting(60), LedgerKey::posting(70));
+        assert_eq!(sequences(between.clone(), ScanOrder::Ascending, 100), (60..70).collect::<Vec<_>>());
+        assert_eq!(sequences(between, ScanOrder::Descending, 100), (60..70).rev().collect::<Vec<_>>());
+
+        // A removal and a rewrite amend the page that holds them.
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerRemove(LedgerKey::posting(1)));
+        batch.push(Write::LedgerRemove(LedgerKey::posting(100)));
+        let mut changed = posting(101);
+        if let LedgerRecord::Posting(record) = &mut changed {
+            record.reference = 9_999;
+        }
+        batch.push(Write::LedgerPut(changed.clone()));
+        storage.commit(&batch).unwrap();
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(1)).unwrap(), None);
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(2)).unwrap(), Some(posting(2)));
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(100)).unwrap(), None);
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(101)).unwrap(), Some(changed));
+        let all = sequences(family, ScanOrder::Ascending, 1_000);
+        assert_eq!(all.len(), 158);
+        assert!(!all.contains(&1) && !all.contains(&100));
+        // And one put back before the first page is a page of its own.
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerPut(posting(1)));
+        storage.commit(&batch).unwrap();
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(1)).unwrap(), Some(posting(1)));
+        assert_eq!(storage.ledger_get(&LedgerKey::posting(2)).unwrap(), Some(posting(2)));
+    }
+
+    #[test]
+    fn a_page_holding_something_else_is_damage() {
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let card = crate::storage::ledger_records::LiveCard {
+            member: denbun_protocol::header::MemberNumber::new(1).unwrap(),
+            card_number: 5,
+        };
+        storage.tree.insert(LedgerKey::posting(0).as_bytes(), encode(&LedgerRecord::from(card))).unwrap();
+        assert!(matches!(storage.ledger_get(&LedgerKey::posting(0)), Err(StorageError::Corrupt { .. })));
+        let range = LedgerRange::family(family::POSTING);
+        assert!(matches!(storage.ledger_scan(&range, ScanOrder::Ascending, 10), Err(StorageError::Corrupt { .. })));
+        storage.tree.insert(sequence_key(PREFIX_JOURNAL, 3), encode(&journal_entry(4, [0; 32], member(1)))).unwrap();
+        assert!(matches!(storage.journal(1, 10), Err(StorageError::Corrupt { .. })));
     }
 
     #[test]
