@@ -32,6 +32,8 @@ pub struct Cache {
     /// Money records by key bytes; `None`: known to be absent (removed).
     ledger: HashMap<Vec<u8>, Option<LedgerRecord>>,
     counters: HashMap<Counter, u64>,
+    /// The highest processing number recorded per sender (0: none).
+    idempotency_last: HashMap<PartyId, u64>,
 }
 
 /// What one group read from storage and wrote, for [`Cache::absorb`].
@@ -44,6 +46,9 @@ pub struct CacheFill {
     /// Money records written (`None`: removed).
     pub(crate) ledger_written: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
     pub(crate) counters: HashMap<Counter, u64>,
+    /// The highest processing number recorded per sender, read from storage
+    /// or known before, and raised by the group's own records.
+    pub(crate) idempotency_last: HashMap<PartyId, u64>,
 }
 
 impl Cache {
@@ -55,6 +60,11 @@ impl Cache {
     /// A money record: `Some(None)` when known to be absent, `None` when not cached.
     pub fn ledger(&self, key: &[u8]) -> Option<&Option<LedgerRecord>> {
         self.ledger.get(key)
+    }
+
+    /// The highest processing number recorded for `sender` (0: none), if cached.
+    pub fn idempotency_last(&self, sender: PartyId) -> Option<u64> {
+        self.idempotency_last.get(&sender).copied()
     }
 
     /// A counter's value, if cached.
@@ -70,9 +80,10 @@ impl Cache {
     /// and statement lines are written once and seldom read, and caching
     /// them would fill the cache with them.
     pub fn absorb(&mut self, fill: CacheFill) {
-        let CacheFill { parties, mut ledger_read, ledger_written, counters } = fill;
+        let CacheFill { parties, mut ledger_read, ledger_written, counters, idempotency_last } = fill;
         self.parties.extend(parties);
         self.counters.extend(counters);
+        self.idempotency_last.extend(idempotency_last);
         for (key, record) in ledger_written {
             let known = ledger_read.remove(&key).is_some() || self.ledger.contains_key(&key);
             match record {
@@ -86,15 +97,16 @@ impl Cache {
             }
         }
         self.ledger.extend(ledger_read.into_iter().map(|(key, record)| (key, Some(record))));
-        if self.parties.len() + self.ledger.len() > CACHE_RECORDS_MAX {
+        if self.len() > CACHE_RECORDS_MAX {
             self.parties.clear();
             self.ledger.clear();
+            self.idempotency_last.clear();
         }
     }
 
     /// Records cached now.
     pub fn len(&self) -> usize {
-        self.parties.len() + self.ledger.len()
+        self.parties.len() + self.ledger.len() + self.idempotency_last.len()
     }
 
     /// Whether nothing is cached.

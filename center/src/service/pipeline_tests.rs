@@ -74,6 +74,9 @@ impl Storage for Held {
     fn idempotency(&self, sender: PartyId, processing_number: u64) -> Result<Option<IdempotencyRecord>, StorageError> {
         self.inner.idempotency(sender, processing_number)
     }
+    fn idempotency_last(&self, sender: PartyId) -> Result<Option<u64>, StorageError> {
+        self.inner.idempotency_last(sender)
+    }
     fn journal_head(&self) -> Result<JournalHead, StorageError> {
         self.inner.journal_head()
     }

@@ -209,11 +209,41 @@ impl<'a> Tx<'a> {
         if let Some(record) = self.idempotency.get(&(sender, processing_number)) {
             return Ok(Some(record.clone()));
         }
+        // A terminal numbers its requests upwards, so nearly every lookup is
+        // of a number above any recorded: with the committer's cache, that
+        // is known without a read (it was 5% of the committer's time).
+        if self.cache.is_some() {
+            let last = match self.known_idempotency_last(sender) {
+                Some(last) => last,
+                None => {
+                    let last = self.storage.idempotency_last(sender)?.unwrap_or(0);
+                    self.read.idempotency_last.insert(sender, last);
+                    last
+                }
+            };
+            if processing_number > last {
+                return Ok(None);
+            }
+        }
         self.storage.idempotency(sender, processing_number)
+    }
+
+    /// The highest processing number recorded for `sender` (0: none), if
+    /// this group or the cache knows it.
+    fn known_idempotency_last(&self, sender: PartyId) -> Option<u64> {
+        self.read
+            .idempotency_last
+            .get(&sender)
+            .copied()
+            .or_else(|| self.cache.and_then(|cache| cache.idempotency_last(sender)))
     }
 
     /// Records the answer to (sender, processing number).
     pub fn put_idempotency(&mut self, sender: PartyId, processing_number: u64, record: IdempotencyRecord) {
+        // Raised only when known: an unknown one is read when next needed.
+        if let Some(last) = self.known_idempotency_last(sender) {
+            self.read.idempotency_last.insert(sender, last.max(processing_number));
+        }
         self.idempotency.insert((sender, processing_number), record.clone());
         self.batch.push(Write::Idempotency { sender, processing_number, record });
     }
@@ -645,5 +675,60 @@ mod tests {
         let finished = tx.finish_signed();
         assert!(finished.batch.is_empty());
         assert_eq!(finished.head, head);
+    }
+
+    #[test]
+    fn with_the_cache_a_number_above_the_last_recorded_is_new_without_a_read() {
+        let bench = Bench::new();
+        let member = PartyId::member(1).unwrap();
+        let record = |digest: u8| IdempotencyRecord {
+            request_digest: [digest; 32],
+            request_code: 8000,
+            answer: denbun_protocol::wire::Blob::new(vec![digest]).unwrap(),
+            journal_sequence: 1,
+        };
+        let commit = |number: u64, digest: u8| {
+            let mut batch = WriteBatch::default();
+            batch.push(Write::Idempotency { sender: member, processing_number: number, record: record(digest) });
+            bench.storage.commit(&batch).unwrap();
+        };
+        commit(3, 3);
+        let head = bench.storage.journal_head().unwrap();
+        let mut cache = Cache::default();
+
+        // The first look reads the last number recorded (3) and the record.
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS, Some(&cache));
+        assert_eq!(tx.idempotency(member, 3).unwrap(), Some(record(3)));
+        assert_eq!(tx.idempotency(member, 2).unwrap(), None);
+        assert_eq!(tx.idempotency(member, 4).unwrap(), None);
+        tx.put_idempotency(member, 4, record(4));
+        assert_eq!(tx.idempotency(member, 4).unwrap(), Some(record(4)));
+        let finished = tx.finish_signed();
+        bench.storage.commit(&finished.batch).unwrap();
+        cache.absorb(finished.fill);
+        assert_eq!(cache.idempotency_last(member), Some(4));
+
+        // A record written behind the committer's back (which nothing but a
+        // test does) above what the cache knows is not looked for: the
+        // shortcut is taken. At or below it, storage is read as before.
+        commit(9, 9);
+        commit(2, 2);
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS, Some(&cache));
+        assert_eq!(tx.idempotency(member, 9).unwrap(), None, "above the cached last number: new without a read");
+        assert_eq!(tx.idempotency(member, 4).unwrap(), Some(record(4)));
+        assert_eq!(tx.idempotency(member, 2).unwrap(), Some(record(2)));
+        // Without the cache (the operator's and the audit's reads) storage is always asked.
+        let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS);
+        assert_eq!(tx.idempotency(member, 9).unwrap(), Some(record(9)));
+        // Another sender's last number is its own.
+        let other = PartyId::member(2).unwrap();
+        let mut tx = Tx::with_cache(
+            bench.storage.as_ref(),
+            &bench.center_key,
+            bench.storage.journal_head().unwrap(),
+            START_MS,
+            Some(&cache),
+        );
+        assert_eq!(tx.idempotency(other, 1).unwrap(), None);
     }
 }

@@ -120,6 +120,10 @@ pub trait Storage: Send + Sync + 'static {
     /// The answer recorded for (sender, processing number).
     fn idempotency(&self, sender: PartyId, processing_number: u64) -> Result<Option<IdempotencyRecord>, StorageError>;
 
+    /// The highest processing number recorded for `sender` (`None` when
+    /// none is): the committer knows a higher one is new without looking.
+    fn idempotency_last(&self, sender: PartyId) -> Result<Option<u64>, StorageError>;
+
     /// The journal's last sequence and hash (sequence 0 and zero hash when empty).
     fn journal_head(&self) -> Result<JournalHead, StorageError>;
 

@@ -502,6 +502,17 @@ impl Storage for SledStorage {
         self.get_record(&party_sequence_key(PREFIX_IDEMPOTENCY, sender, processing_number))
     }
 
+    fn idempotency_last(&self, sender: PartyId) -> Result<Option<u64>, StorageError> {
+        let prefix = party_key(PREFIX_IDEMPOTENCY, sender);
+        let Some(item) = self.tree.scan_prefix(&prefix).next_back() else { return Ok(None) };
+        let (key, _) = item.map_err(io_error)?;
+        let number = <[u8; 8]>::try_from(&key[prefix.len()..]).map_err(|_| StorageError::Corrupt {
+            key: readable_key(&key),
+            reason: "an idempotency key ends in a processing number".to_owned(),
+        })?;
+        Ok(Some(u64::from_be_bytes(number)))
+    }
+
     fn journal_head(&self) -> Result<JournalHead, StorageError> {
         Ok(self.get_record(&[PREFIX_JOURNAL_HEAD])?.unwrap_or(JournalHead { sequence: 0, hash: [0; 32] }))
     }
@@ -1102,6 +1113,9 @@ mod tests {
         storage.commit(&batch).unwrap();
         assert_eq!(storage.idempotency(member(1), 42).unwrap(), Some(record));
         assert_eq!(storage.idempotency(member(1), 43).unwrap(), None);
+        assert_eq!(storage.idempotency_last(member(1)).unwrap(), Some(42));
+        assert_eq!(storage.idempotency_last(member(2)).unwrap(), None);
+        assert_eq!(storage.idempotency_last(PartyId::store(1).unwrap()).unwrap(), None);
         let mut seen = Vec::new();
         storage
             .for_each_idempotency(&mut |sender, number, _| {
