@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use denbun_client::line::{FrameReader, LineError, ReadEvent, handshake_as_center, write_frame};
+use denbun_client::line::{FrameReader, LineError, ReadEvent, handshake_as_center, write_frame, write_frames};
 use denbun_protocol::header::{Code, Function, PartyId, PartyKind};
 use denbun_protocol::limits::MAILBOX_BATCH_MAX;
 use denbun_protocol::reject::{Refused, RejectReason};
@@ -495,10 +495,22 @@ impl Connection {
         // A notice above this sequence is applied but not durable yet: its
         // group's flush is still running, and its signal follows the flush.
         let durable = self.center.registry().durable_notice_sequence();
+        let mut sealed = Vec::new();
+        let mut sent_up_to = self.notices_sent_up_to;
         for notice in notices.into_iter().take_while(|notice| notice.sequence <= durable) {
-            self.send(notice.telegram.as_slice()).await?;
-            self.notices_sent_up_to = self.notices_sent_up_to.max(notice.sequence);
+            sealed.push(self.transport.seal(notice.telegram.as_slice())?);
+            sent_up_to = sent_up_to.max(notice.sequence);
         }
+        if sealed.is_empty() {
+            return Ok(());
+        }
+        // One write for the lot: a store gets a burst of payment notices per group.
+        write_frames(self.reader.get_mut(), &sealed).await?;
+        self.notices_sent_up_to = sent_up_to;
+        fail::fail_point!("server.after_answer", |_| {
+            tracing::warn!("failpoint server.after_answer: the line is cut after the notices left");
+            Err(LineError::Io(std::io::ErrorKind::BrokenPipe.into()))
+        });
         Ok(())
     }
 }
