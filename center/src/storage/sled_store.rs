@@ -962,15 +962,19 @@ mod tests {
         })
     }
 
+    fn live_card() -> crate::storage::ledger_records::LiveCard {
+        crate::storage::ledger_records::LiveCard {
+            member: denbun_protocol::header::MemberNumber::new(1).unwrap(),
+            card_number: 5,
+        }
+    }
+
     #[test]
     fn postings_are_paged_and_read_by_key_and_by_range_both_ways() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
-        // Something on either side of the postings' family.
-        let live = crate::storage::ledger_records::LiveCard {
-            member: denbun_protocol::header::MemberNumber::new(1).unwrap(),
-            card_number: 5,
-        };
+        // A money record of another family, just before the postings' keys.
+        let live = live_card();
         let mut batch = WriteBatch::default();
         batch.push(Write::LedgerPut(live.clone().into()));
         for sequence in 1..=150 {
@@ -1049,10 +1053,7 @@ mod tests {
     fn a_page_holding_something_else_is_damage() {
         let directory = tempfile::tempdir().unwrap();
         let storage = SledStorage::open(directory.path()).unwrap();
-        let card = crate::storage::ledger_records::LiveCard {
-            member: denbun_protocol::header::MemberNumber::new(1).unwrap(),
-            card_number: 5,
-        };
+        let card = live_card();
         storage.tree.insert(LedgerKey::posting(0).as_bytes(), encode(&LedgerRecord::from(card))).unwrap();
         assert!(matches!(storage.ledger_get(&LedgerKey::posting(0)), Err(StorageError::Corrupt { .. })));
         let range = LedgerRange::family(family::POSTING);
