@@ -448,11 +448,7 @@ impl Connection {
     async fn send(&mut self, telegram: &[u8]) -> Result<(), LineError> {
         let sealed = self.transport.seal(telegram)?;
         write_frame(self.reader.get_mut(), &sealed).await?;
-        fail::fail_point!("server.after_answer", |_| {
-            tracing::warn!("failpoint server.after_answer: the line is cut after the answer left");
-            Err(LineError::Io(std::io::ErrorKind::BrokenPipe.into()))
-        });
-        Ok(())
+        cut_after_sending("the answer")
     }
 
     async fn send_probe(&mut self, processing_number: u64) -> Result<(), LineError> {
@@ -507,12 +503,19 @@ impl Connection {
         // One write for the lot: a store gets a burst of payment notices per group.
         write_frames(self.reader.get_mut(), &sealed).await?;
         self.notices_sent_up_to = sent_up_to;
-        fail::fail_point!("server.after_answer", |_| {
-            tracing::warn!("failpoint server.after_answer: the line is cut after the notices left");
-            Err(LineError::Io(std::io::ErrorKind::BrokenPipe.into()))
-        });
-        Ok(())
+        cut_after_sending("the notices")
     }
+}
+
+/// The failpoint `server.after_answer`: with the `failpoints` feature, the
+/// line is cut right after `what` left (an answer, a burst of notices).
+#[cfg_attr(not(feature = "failpoints"), allow(unused_variables))]
+fn cut_after_sending(what: &str) -> Result<(), LineError> {
+    fail::fail_point!("server.after_answer", |_| {
+        tracing::warn!("failpoint server.after_answer: the line is cut after {what} left");
+        Err(LineError::Io(std::io::ErrorKind::BrokenPipe.into()))
+    });
+    Ok(())
 }
 
 fn is_reject(reply: &Reply) -> bool {

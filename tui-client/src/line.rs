@@ -126,9 +126,10 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) 
 /// one system call (and, on loopback, one pass of the peer's receive path)
 /// instead of one each.
 pub async fn write_frames<W: AsyncWrite + Unpin>(writer: &mut W, payloads: &[Vec<u8>]) -> Result<(), LineError> {
-    let mut frames = Vec::with_capacity(payloads.iter().map(|payload| payload.len() + 2).sum());
+    let mut frames = Vec::with_capacity(payloads.iter().map(|payload| payload.len() + FRAME_PREFIX_BYTES).sum());
     for payload in payloads {
-        frames.extend_from_slice(&frame::encode(payload)?);
+        frames.extend_from_slice(&frame::prefix(payload.len())?);
+        frames.extend_from_slice(payload);
     }
     writer.write_all(&frames).await?;
     writer.flush().await?;
