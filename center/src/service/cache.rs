@@ -11,7 +11,7 @@
 //! storage ([`Cache::absorb`]): a group refused before its write leaves the
 //! cache as the storage is. After a failed sync the storage refuses every
 //! later write until a restart, which starts with an empty cache. The cache
-//! is bounded: past [`CACHE_RECORDS_MAX`] records it starts again empty; it
+//! is bounded: past [`CACHE_RECORDS_MAX`] entries it starts again empty; it
 //! keeps only records that are read (see [`Cache::absorb`]), so on a busy
 //! day it holds the working set of accounts and cards rather than every
 //! posting.
@@ -22,7 +22,8 @@ use denbun_protocol::header::PartyId;
 
 use crate::storage::{Counter, LedgerRecord, PartyRecord};
 
-/// Records kept at most (register entries and money records together).
+/// Entries kept at most (register entries, money records and senders' last
+/// processing numbers together).
 pub const CACHE_RECORDS_MAX: usize = 65_536;
 
 /// Committed state the committer has seen.

@@ -720,8 +720,12 @@ mod tests {
         // Without the cache (the operator's and the audit's reads) storage is always asked.
         let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS);
         assert_eq!(tx.idempotency(member, 9).unwrap(), Some(record(9)));
-        // Another sender's last number is its own.
+        // Another sender's last number is its own: its record at 7, above
+        // the first member's cached 4, is found.
         let other = PartyId::member(2).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.push(Write::Idempotency { sender: other, processing_number: 7, record: record(7) });
+        bench.storage.commit(&batch).unwrap();
         let mut tx = Tx::with_cache(
             bench.storage.as_ref(),
             &bench.center_key,
@@ -729,6 +733,7 @@ mod tests {
             START_MS,
             Some(&cache),
         );
-        assert_eq!(tx.idempotency(other, 1).unwrap(), None);
+        assert_eq!(tx.idempotency(other, 7).unwrap(), Some(record(7)));
+        assert_eq!(tx.idempotency(other, 8).unwrap(), None);
     }
 }
