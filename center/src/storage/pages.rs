@@ -1,5 +1,6 @@
-//! Pages: consecutive records of a sequence-numbered, write-once family
-//! (journal entries, postings) kept as one stored value.
+//! Pages: consecutive records of a sequence-numbered family (journal
+//! entries, postings, an account's statement lines of a day, a mailbox's
+//! notices) kept as one stored value.
 //!
 //! sled 0.34 pays for every key a batch writes: it clones the leaf the key
 //! lands in, links the new version and splits the leaf every few inserts.
@@ -8,7 +9,8 @@
 //! keys (docs/performance.md, "what the durable write path costs"). Kept
 //! as pages, the same group writes a few dozen.
 //!
-//! A page is stored under its first record's key (the family byte and the
+//! A page is stored under its first record's key (the group, such as the
+//! family byte or an account's family, account and day, then the
 //! big-endian sequence); its value is the records' canonical encodings one
 //! after the other, in ascending sequence. Pages never overlap: every
 //! record of a page is below the next page's first sequence. A value that

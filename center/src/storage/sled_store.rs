@@ -25,7 +25,7 @@
 //! | `A`    | account class, number                | account totals          |
 //! | `T`    | (none)                               | ledger totals by class  |
 //! | `P`    | first posting sequence of the page   | a page of postings (`pages.rs`) |
-//! | `Q`    | account class, number, day, sequence | account entry (statements) |
+//! | `Q`    | account class, number, day, first sequence of the page | a page of one account's entries that day (statements) |
 //! | `C`    | card number                          | prepaid card            |
 //! | `K`    | member, card number                  | index: all cards        |
 //! | `L`    | member, card number                  | index: cards with value left |
@@ -49,9 +49,11 @@
 //! | `Y`    | day (yyyymmdd)                       | day totals              |
 //! | `Z`    | day, store                           | store's sales that day  |
 //!
-//! The journal, the postings and each mailbox are kept in pages
-//! (`pages.rs`): a batch's consecutive records share one value under the
-//! first one's key, since sled's cost is per key written. An acknowledged
+//! The journal, the postings, each mailbox and each account's statement
+//! lines of a day are kept in pages (`pages.rs`): a batch's consecutive
+//! records share one value under the first one's key, since sled's cost is
+//! per key written (a store's lines of a group share a page; a member, with
+//! one line a group, keeps a page of one). An acknowledged
 //! notice is taken out of its page (the page is rewritten, or removed with
 //! its last notice). One record alone under its own key, as databases before
 //! pages have them, is a page of one.
@@ -88,6 +90,10 @@ const PREFIX_LETTER: u8 = b'l';
 const PREFIX_TELEGRAM_HOUR: u8 = b't';
 /// Postings are money records kept in pages, like the journal.
 const PREFIX_POSTING: u8 = family::POSTING;
+/// Money record families kept in pages: the postings (one group, `P`) and
+/// the statement lines (a group per account and day). Each is write-once
+/// and numbered by the posting's sequence, the last eight bytes of its key.
+const PAGED_LEDGER_FAMILIES: [u8; 2] = [PREFIX_POSTING, family::ACCOUNT_ENTRY];
 
 /// The center's data in a sled database.
 pub struct SledStorage {
@@ -227,17 +233,20 @@ impl SledStorage {
         Ok(records)
     }
 
-    /// Postings with keys in `range` (which lies within the postings'
-    /// family), read through their pages.
-    fn posting_scan(
+    /// Records with keys in `range` (which lies within the paged `family`),
+    /// read through their pages. A page holds records of one group only, all
+    /// at or above its key, so the page stored at or before the range's
+    /// start is the only one before the range that can hold records in it.
+    fn paged_ledger_scan(
         &self,
+        family: u8,
         range: &LedgerRange,
         order: ScanOrder,
         limit: usize,
     ) -> Result<Vec<LedgerRecord>, StorageError> {
         let mut records = Vec::new();
         let take = |key: &[u8], value: &[u8], records: &mut Vec<LedgerRecord>| -> Result<bool, StorageError> {
-            let mut page = read_stored_page(key, value, posting_sequence)?;
+            let mut page = read_stored_page(key, value, ledger_page_sequence)?;
             if matches!(order, ScanOrder::Descending) {
                 page.reverse();
             }
@@ -258,13 +267,13 @@ impl SledStorage {
                 let start = match self.tree.range(..=range.start.as_slice()).next_back() {
                     Some(item) => {
                         let (key, _) = item.map_err(io_error)?;
-                        if key.first() == Some(&PREFIX_POSTING) { key.to_vec() } else { range.start.clone() }
+                        if key.first() == Some(&family) { key.to_vec() } else { range.start.clone() }
                     }
                     None => range.start.clone(),
                 };
                 for item in self.tree.range(start..range.end.clone()) {
                     let (key, value) = item.map_err(io_error)?;
-                    if key.first() != Some(&PREFIX_POSTING) {
+                    if key.first() != Some(&family) {
                         continue;
                     }
                     if !take(&key, &value, &mut records)? {
@@ -275,7 +284,7 @@ impl SledStorage {
             ScanOrder::Descending => {
                 for item in self.tree.range(..range.end.clone()).rev() {
                     let (key, value) = item.map_err(io_error)?;
-                    if key.first() != Some(&PREFIX_POSTING) {
+                    if key.first() != Some(&family) {
                         break;
                     }
                     // A page stored at or before the range's start is the last one to look at.
@@ -378,11 +387,13 @@ fn is_page_of(key: &[u8], group: &[u8]) -> bool {
     key.len() == group.len() + 8 && key.starts_with(group)
 }
 
-/// The sequence of a posting read from a page of postings (0, which no
-/// posting has, for another kind of money record: the page check refuses it).
-fn posting_sequence(record: &LedgerRecord) -> u64 {
+/// The sequence of a money record read from a page: a posting's, or a
+/// statement line's (its posting's). 0, which no posting has, for another
+/// kind of money record: the page check refuses it.
+fn ledger_page_sequence(record: &LedgerRecord) -> u64 {
     match record {
         LedgerRecord::Posting(posting) => posting.sequence,
+        LedgerRecord::AccountEntry(entry) => entry.sequence,
         _ => 0,
     }
 }
@@ -403,23 +414,34 @@ fn read_stored_page<T: Wire>(
     pages::read_page(value, stored_under, sequence_of).map_err(|error| corrupt(error.to_string()))
 }
 
-/// Whether the posting read from the page under `page_key` is a posting.
+/// Whether the money record read from the page under `page_key` belongs
+/// there: its key is the page's group and its own sequence.
 fn check_ledger_key(page_key: &[u8], record: &LedgerRecord) -> Result<(), StorageError> {
-    if record.key().as_bytes().first() != Some(&PREFIX_POSTING) {
+    let key = record.key();
+    let group = paged_ledger_key(page_key).map(|(group, _)| group);
+    if paged_ledger_key(key.as_bytes()).map(|(group, _)| group) != group || group.is_none() {
         return Err(StorageError::Corrupt {
             key: readable_key(page_key),
-            reason: format!("a page of postings holds {:?}", record.key()),
+            reason: format!("the page holds {key:?}, of another family or group"),
         });
     }
     Ok(())
 }
 
-/// The sequence of a posting's key (`P` and eight big-endian bytes).
-fn posting_key_sequence(key: &[u8]) -> Option<u64> {
-    match key.split_first() {
-        Some((&PREFIX_POSTING, rest)) => <[u8; 8]>::try_from(rest).ok().map(u64::from_be_bytes),
-        _ => None,
+/// A paged money record's group and sequence: `P` and the posting's
+/// sequence; `Q`, the account and the day, and the posting's sequence.
+/// None for the other families (and for keys too short to be either).
+fn paged_ledger_key(key: &[u8]) -> Option<(&[u8], u64)> {
+    let family = *key.first()?;
+    if !PAGED_LEDGER_FAMILIES.contains(&family) {
+        return None;
     }
+    let split = key.len().checked_sub(8).filter(|&split| split >= 1)?;
+    if family == PREFIX_POSTING && split != 1 {
+        return None;
+    }
+    let sequence = u64::from_be_bytes(<[u8; 8]>::try_from(&key[split..]).ok()?);
+    Some((&key[..split], sequence))
 }
 
 /// sled 0.34 reports a held file lock as an `Other` I/O error with this text
@@ -560,11 +582,11 @@ impl Storage for SledStorage {
     }
 
     fn ledger_get(&self, key: &LedgerKey) -> Result<Option<LedgerRecord>, StorageError> {
-        if let Some(sequence) = posting_key_sequence(key.as_bytes()) {
-            let Some((page_key, value)) = self.page_at_or_before(&[PREFIX_POSTING], sequence)? else {
+        if let Some((group, sequence)) = paged_ledger_key(key.as_bytes()) {
+            let Some((page_key, value)) = self.page_at_or_before(group, sequence)? else {
                 return Ok(None);
             };
-            let page = read_stored_page(&page_key, &value, posting_sequence)?;
+            let page = read_stored_page(&page_key, &value, ledger_page_sequence)?;
             let Some(found) = page.into_iter().find(|record| record.sequence == sequence) else {
                 return Ok(None);
             };
@@ -587,15 +609,17 @@ impl Storage for SledStorage {
         if range.start >= range.end || limit == 0 {
             return Ok(records);
         }
-        let postings = [PREFIX_POSTING]..[PREFIX_POSTING + 1];
-        if range.start.as_slice() >= postings.start.as_slice() && range.end.as_slice() <= postings.end.as_slice() {
-            return self.posting_scan(range, order, limit);
+        for family in PAGED_LEDGER_FAMILIES {
+            let pages = [family]..[family + 1];
+            if range.start.as_slice() >= pages.start.as_slice() && range.end.as_slice() <= pages.end.as_slice() {
+                return self.paged_ledger_scan(family, range, order, limit);
+            }
+            // Every scan of the money records stays within one family.
+            assert!(
+                range.end.as_slice() <= pages.start.as_slice() || range.start.as_slice() >= pages.end.as_slice(),
+                "a scan across a paged family and another: {range:?}"
+            );
         }
-        // Every scan of the money records stays within one family.
-        assert!(
-            range.end.as_slice() <= postings.start.as_slice() || range.start.as_slice() >= postings.end.as_slice(),
-            "a scan across the postings' pages and another family: {range:?}"
-        );
         let items = self.tree.range(range.start.as_slice()..range.end.as_slice());
         let mut visit = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, StorageError> {
             let (key, value) = item.map_err(io_error)?;
@@ -642,7 +666,8 @@ impl Storage for SledStorage {
         // The paged families' writes (sequence to encoding, `None` removes),
         // put into pages once the batch's writes are all known.
         let mut journal_pages = std::collections::BTreeMap::new();
-        let mut posting_pages = std::collections::BTreeMap::new();
+        let mut ledger_pages: std::collections::BTreeMap<Vec<u8>, std::collections::BTreeMap<u64, Option<Vec<u8>>>> =
+            std::collections::BTreeMap::new();
         let mut mailbox_pages: std::collections::BTreeMap<PartyId, std::collections::BTreeMap<u64, Option<Vec<u8>>>> =
             std::collections::BTreeMap::new();
         for write in &batch.writes {
@@ -673,22 +698,38 @@ impl Storage for SledStorage {
                     mailbox_pages.entry(*recipient).or_default().insert(*sequence, None);
                 }
                 Write::Letter(letter) => sled_batch.insert(sequence_key(PREFIX_LETTER, letter.id), encode(letter)),
-                Write::LedgerPut(record) => match posting_key_sequence(record.key().as_bytes()) {
-                    Some(sequence) => {
-                        posting_pages.insert(sequence, Some(encode(record)));
+                Write::LedgerPut(record) => {
+                    let key = record.key();
+                    match paged_ledger_key(key.as_bytes()) {
+                        Some((group, sequence)) => {
+                            ledger_pages.entry(group.to_vec()).or_default().insert(sequence, Some(encode(record)));
+                        }
+                        None => sled_batch.insert(key.as_bytes(), encode(record)),
                     }
-                    None => sled_batch.insert(record.key().as_bytes(), encode(record)),
-                },
-                Write::LedgerRemove(key) => match posting_key_sequence(key.as_bytes()) {
-                    Some(sequence) => {
-                        posting_pages.insert(sequence, None);
+                }
+                Write::LedgerRemove(key) => match paged_ledger_key(key.as_bytes()) {
+                    Some((group, sequence)) => {
+                        ledger_pages.entry(group.to_vec()).or_default().insert(sequence, None);
                     }
                     None => sled_batch.remove(key.as_bytes()),
                 },
             }
         }
         self.write_pages(&[PREFIX_JOURNAL], journal_pages, |entry: &JournalEntry| entry.sequence, &mut sled_batch)?;
-        self.write_pages(&[PREFIX_POSTING], posting_pages, posting_sequence, &mut sled_batch)?;
+        for (group, writes) in ledger_pages {
+            // A statement line is written once, when its posting is made, and
+            // numbered by it: above every line its account has stored. So an
+            // account's one new line of a batch (a member's, nearly always)
+            // is a new page of one, put without reading the stored pages.
+            if group.first() == Some(&family::ACCOUNT_ENTRY)
+                && writes.len() == 1
+                && let Some((sequence, Some(bytes))) = writes.first_key_value()
+            {
+                sled_batch.insert(page_key(&group, *sequence), bytes.clone());
+                continue;
+            }
+            self.write_pages(&group, writes, ledger_page_sequence, &mut sled_batch)?;
+        }
         for (recipient, writes) in mailbox_pages {
             let group = party_key(PREFIX_MAILBOX, recipient);
             self.write_pages(&group, writes, |notice: &MailboxNotice| notice.sequence, &mut sled_batch)?;
@@ -1047,6 +1088,137 @@ mod tests {
         storage.commit(&batch).unwrap();
         assert_eq!(storage.ledger_get(&LedgerKey::posting(1)).unwrap(), Some(posting(1)));
         assert_eq!(storage.ledger_get(&LedgerKey::posting(2)).unwrap(), Some(posting(2)));
+    }
+
+    fn statement_line(account: crate::storage::ledger_records::AccountId, day: u8, sequence: u64) -> LedgerRecord {
+        use crate::storage::ledger_records::{AccountEntry, Side};
+        LedgerRecord::AccountEntry(AccountEntry {
+            account,
+            day: denbun_protocol::wire::Date::new(2026, 12, day).unwrap(),
+            sequence,
+            side: Side::Credit,
+            amount: denbun_protocol::wire::Amount::new(sequence).unwrap(),
+            balance_after_yen: sequence * 10,
+        })
+    }
+
+    #[test]
+    fn statement_lines_are_paged_per_account_and_day_and_read_as_they_were_written() {
+        use crate::storage::ledger_records::AccountId;
+        use denbun_protocol::header::{MemberNumber, StoreNumber};
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let store = AccountId::payable(StoreNumber::new(1).unwrap());
+        let other_store = AccountId::payable(StoreNumber::new(2).unwrap());
+        let member = AccountId::stored_value(MemberNumber::new(1).unwrap());
+        let old_member = AccountId::stored_value(MemberNumber::new(2).unwrap());
+        let mut written = std::collections::BTreeMap::new();
+        // A database from before the pages: one line a key.
+        let old_lines: Vec<LedgerRecord> = (1..=3).map(|sequence| statement_line(old_member, 4, sequence)).collect();
+        let raw: Vec<(Vec<u8>, Vec<u8>)> =
+            old_lines.iter().map(|line| (line.key().as_bytes().to_vec(), encode(line))).collect();
+        storage.load_raw(&raw).unwrap();
+        for line in old_lines {
+            written.insert(line.key(), line);
+        }
+        // Three groups: a store's many lines a group, a member's one, days changing.
+        let mut sequence = 10;
+        for (group, day) in [(0, 4), (1, 4), (2, 5)] {
+            let mut batch = WriteBatch::default();
+            let mut put = |record: LedgerRecord| {
+                written.insert(record.key(), record.clone());
+                batch.push(Write::LedgerPut(record));
+            };
+            for _ in 0..40 {
+                sequence += 1;
+                put(statement_line(store, day, sequence));
+                if sequence % 7 == 0 {
+                    put(statement_line(other_store, day, sequence));
+                }
+            }
+            sequence += 1;
+            put(statement_line(member, day, sequence));
+            // The posting of the same sequence, a neighbouring paged family.
+            put(posting(sequence));
+            if group == 1 {
+                // A second line of the member's in one group: a page of two.
+                sequence += 1;
+                put(statement_line(member, day, sequence));
+            }
+            storage.commit(&batch).unwrap();
+        }
+        let mut store_keys = 0;
+        storage
+            .for_each_raw(&mut |key, _| {
+                store_keys +=
+                    usize::from(key.starts_with(LedgerKey::family_with(family::ACCOUNT_ENTRY, &store).as_bytes()));
+                true
+            })
+            .unwrap();
+        assert!(store_keys <= 4, "120 lines of one store in {store_keys} keys");
+        for (key, record) in &written {
+            assert_eq!(storage.ledger_get(key).unwrap().as_ref(), Some(record), "{key:?}");
+        }
+        for missing in [
+            LedgerKey::account_entry(store, denbun_protocol::wire::Date::new(2026, 12, 4).unwrap(), 5),
+            LedgerKey::account_entry(store, denbun_protocol::wire::Date::new(2026, 12, 4).unwrap(), 99),
+            LedgerKey::account_entry(member, denbun_protocol::wire::Date::new(2026, 12, 6).unwrap(), 1),
+        ] {
+            assert_eq!(storage.ledger_get(&missing).unwrap(), None);
+        }
+        // Every range from and to any written key (and the family, and each
+        // account's prefix), both ways, with and without a limit, reads what
+        // was written.
+        let keys: Vec<LedgerKey> = written.keys().cloned().collect();
+        let mut ranges = vec![LedgerRange::family(family::ACCOUNT_ENTRY)];
+        for account in [store, other_store, member, old_member] {
+            ranges.push(LedgerRange::prefix(LedgerKey::family_with(family::ACCOUNT_ENTRY, &account)));
+            ranges.push(LedgerRange::from_within(
+                LedgerKey::account_entry(account, denbun_protocol::wire::Date::new(2026, 12, 5).unwrap(), 0),
+                LedgerKey::family_with(family::ACCOUNT_ENTRY, &account),
+            ));
+        }
+        for (index, start) in keys.iter().enumerate().step_by(3) {
+            for end in keys[index..].iter().step_by(5) {
+                let in_family = |key: &LedgerKey| key.as_bytes().first() == Some(&family::ACCOUNT_ENTRY);
+                if in_family(start) && in_family(end) {
+                    ranges.push(LedgerRange::between(start.clone(), end.clone()));
+                }
+            }
+        }
+        for range in ranges {
+            let expected: Vec<&LedgerRecord> =
+                written.iter().filter(|(key, _)| range.contains(key.as_bytes())).map(|(_, record)| record).collect();
+            for limit in [1, 7, 1_000] {
+                let ascending = storage.ledger_scan(&range, ScanOrder::Ascending, limit).unwrap();
+                let want: Vec<&LedgerRecord> = expected.iter().copied().take(limit).collect();
+                assert_eq!(ascending.iter().collect::<Vec<_>>(), want, "{range:?} ascending, {limit}");
+                let descending = storage.ledger_scan(&range, ScanOrder::Descending, limit).unwrap();
+                let want: Vec<&LedgerRecord> = expected.iter().rev().copied().take(limit).collect();
+                assert_eq!(descending.iter().collect::<Vec<_>>(), want, "{range:?} descending, {limit}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_of_statement_lines_holding_another_group_is_damage() {
+        use crate::storage::ledger_records::AccountId;
+        use denbun_protocol::header::StoreNumber;
+        let directory = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(directory.path()).unwrap();
+        let store = AccountId::payable(StoreNumber::new(1).unwrap());
+        let other = AccountId::payable(StoreNumber::new(2).unwrap());
+        let first = statement_line(store, 4, 1);
+        // A page under the first store's key that goes on with the other store's line.
+        let mut page = encode(&first);
+        page.extend_from_slice(&encode(&statement_line(other, 4, 2)));
+        storage.load_raw(&[(first.key().as_bytes().to_vec(), page)]).unwrap();
+        let key = LedgerKey::account_entry(other, denbun_protocol::wire::Date::new(2026, 12, 4).unwrap(), 2);
+        assert_eq!(storage.ledger_get(&key).unwrap(), None, "the other store's line is not found under another's page");
+        let error = storage
+            .ledger_scan(&LedgerRange::family(family::ACCOUNT_ENTRY), ScanOrder::Ascending, 10)
+            .expect_err("a page holding another account's line is damage");
+        assert!(matches!(error, StorageError::Corrupt { .. }), "{error:?}");
     }
 
     #[test]
