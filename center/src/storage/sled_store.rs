@@ -1166,9 +1166,10 @@ mod tests {
         ] {
             assert_eq!(storage.ledger_get(&missing).unwrap(), None);
         }
-        // Every range from and to any written key (and the family, and each
-        // account's prefix), both ways, with and without a limit, reads what
-        // was written.
+        // Ranges between written keys (from every third key to every fifth
+        // after it), the family, each account's prefix and its lines from a
+        // day on: both ways, with and without a limit, each reads what was
+        // written.
         let keys: Vec<LedgerKey> = written.keys().cloned().collect();
         let mut ranges = vec![LedgerRange::family(family::ACCOUNT_ENTRY)];
         for account in [store, other_store, member, old_member] {
