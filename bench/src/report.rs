@@ -21,10 +21,14 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, LATENCY_US_MAX, LATENCY_SIGNIFICANT_DIGITS).expect("valid histogram bounds")
 }
 
-/// Records `latency` (clamped into the histogram's range).
-pub fn record(histogram: &mut Histogram<u64>, latency: Duration) {
-    let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_US_MAX);
-    histogram.record(micros).expect("clamped into range");
+/// `latency` in whole microseconds, clamped into the histograms' range.
+pub fn micros(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_US_MAX)
+}
+
+/// Records `micros` (clamped into the histogram's range).
+pub fn record_micros(histogram: &mut Histogram<u64>, micros: u64) {
+    histogram.record(micros.clamp(1, LATENCY_US_MAX)).expect("clamped into range");
 }
 
 /// A latency distribution, in milliseconds.
