@@ -182,7 +182,24 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (`mimalloc.h`).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory for reuse, as `denbun-center` does (its
+/// `keep_freed_memory` says why): the bench's own center, `denbun-bench
+/// center`, is this binary, and it must run as the real one does.
+fn keep_freed_memory() {
+    // SAFETY: as in denbun-center: mimalloc's option table, set at any
+    // time; the index is checked against the library's major version.
+    unsafe {
+        if libmimalloc_sys::mi_version() / 10_000 == 3 {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let arguments = Arguments::parse();
     let result = match arguments.command {
         Command::Center { data } => {
