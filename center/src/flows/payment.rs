@@ -154,7 +154,7 @@ pub fn pay(
     if let Err(refusal) = ledger::post(tx, &Cause::of(header), day, &posting)? {
         return Ok(refused(refusal));
     }
-    cards::draw(tx, member, transaction_number, total.get())?;
+    let draws = cards::draw(tx, member, transaction_number, total.get())?;
     let balance = yen(ledger::balance_yen(tx, AccountId::stored_value(member))?);
     let paid_at_ms = tx.now_ms();
     let delivered_at_ms = if !needs_shipment && digital_items == 0 { paid_at_ms } else { 0 };
@@ -176,6 +176,7 @@ pub fn pay(
         claim_number: 0,
         paid_out: false,
         description: Text::truncated(&description),
+        draws,
     });
     tx.ledger_put(MemberTransaction { member, transaction_number });
     let delivery_key = DeliveryKey::from(member_record.delivery_key.expect("a registered member has a delivery key"));

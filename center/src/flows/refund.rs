@@ -86,7 +86,7 @@ pub fn refund(
     if let Err(refusal) = ledger::post(tx, &Cause::of(header), day, &posting)? {
         return Ok(refused(refusal));
     }
-    cards::restore(tx, member, number, amount)?;
+    cards::restore(tx, member, number, amount, &mut purchase.draws)?;
     purchase.refunded_yen = already + amount;
     let refunded_total = Amount::new(purchase.refunded_yen).expect("at most the total, which is an Amount");
     tx.ledger_put(purchase);
@@ -111,11 +111,13 @@ mod flow_tests {
     use denbun_protocol::telegram::{
         AscendingNumbers, BalanceRefund, Body, ItemKind, PaymentClaim, Refund, RefundAnswer,
     };
-    use denbun_protocol::wire::{Amount, Text, decode_exact};
+    use denbun_protocol::wire::{Amount, List, Text, decode_exact};
 
     use crate::flows::testing::{Bench, item, rejected};
     use crate::ledger::cards;
-    use crate::storage::Storage;
+    use crate::storage::ledger_records::{CardDraw, Draws, PURCHASE_DRAWS_MAX, TransactionRecord, family};
+    use crate::storage::records::encode;
+    use crate::storage::{LedgerKey, LedgerRange, LedgerRecord, ScanOrder, Storage, Write, WriteBatch};
 
     fn refund(transaction_number: u64, amount_yen: u64) -> Refund {
         Refund {
@@ -202,5 +204,126 @@ mod flow_tests {
         assert_eq!(rejected(&bench.send(operator, close)), None);
         assert_eq!(rejected(&bench.send(store, refund(43, 100))), Some(RejectReason::NotPermitted));
         bench.assert_audit_passes();
+    }
+
+    /// The purchase `number` as stored.
+    fn purchase(bench: &Bench, number: u64) -> TransactionRecord {
+        bench.read(|tx| crate::flows::payment::transaction(tx, number).unwrap().expect("the purchase"))
+    }
+
+    /// A purchase's draws as (card, drawn, restored), when it keeps them.
+    fn kept(purchase: &TransactionRecord) -> Vec<(u64, u64, u64)> {
+        let Draws::Kept(draws) = &purchase.draws else { panic!("draws kept apart: {purchase:?}") };
+        draws.iter().map(|draw| (draw.card_number, draw.drawn_yen, draw.restored_yen)).collect()
+    }
+
+    /// The card draw records stored under purchase `number`, as (card, drawn, restored).
+    fn apart(bench: &Bench, number: u64) -> Vec<(u64, u64, u64)> {
+        let range = LedgerRange::prefix(LedgerKey::family_with(family::CARD_DRAW, &number));
+        bench
+            .storage
+            .ledger_scan(&range, ScanOrder::Ascending, 100)
+            .unwrap()
+            .into_iter()
+            .map(|record| match record {
+                LedgerRecord::CardDraw(draw) => (draw.card_number, draw.drawn_yen, draw.restored_yen),
+                other => panic!("not a card draw: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The member's cards as (number, remaining).
+    fn cards(bench: &Bench, member: PartyId) -> Vec<(u64, u64)> {
+        bench.read(|tx| {
+            let member = member.try_into().unwrap();
+            cards::cards_of(tx, member, 100)
+                .unwrap()
+                .iter()
+                .map(|card| (card.card_number, card.remaining_yen))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_purchase_keeps_its_draws_and_one_from_many_cards_writes_them_apart() {
+        let mut bench = Bench::new();
+        let (store, member) = sale(&mut bench);
+        let [(first, _), (second, _)] = cards(&bench, member)[..] else { panic!("two cards") };
+        assert_eq!(kept(&purchase(&bench, 42)), [(first, 600, 0), (second, 1_400, 0)]);
+        assert_eq!(apart(&bench, 42), []);
+        answer(&bench.send(store, refund(42, 1_500)));
+        assert_eq!(kept(&purchase(&bench, 42)), [(first, 600, 100), (second, 1_400, 1_400)], "the newest card first");
+        assert_eq!(cards(&bench, member), [(first, 100), (second, 3_000)]);
+
+        // One payment drawing from more cards than a purchase keeps.
+        let kiosk = bench.store();
+        bench.publish(kiosk, 1, vec![item(1, "Sticker", 100, ItemKind::Service)]);
+        let many = bench.member();
+        let card_count = PURCHASE_DRAWS_MAX + 1;
+        for _ in 0..card_count {
+            bench.top_up(many, 100);
+        }
+        let quantity = u16::try_from(card_count).unwrap();
+        assert_eq!(rejected(&bench.send(many, Bench::instruction(kiosk, 77, 1, &[(1, quantity, 100)]))), None);
+        assert_eq!(purchase(&bench, 77).draws, Draws::Apart);
+        let numbers: Vec<u64> = cards(&bench, many).iter().map(|(number, _)| *number).collect();
+        assert_eq!(apart(&bench, 77), numbers.iter().map(|&number| (number, 100, 0)).collect::<Vec<_>>());
+        answer(&bench.send(kiosk, refund(77, 250)));
+        let restored: Vec<u64> = apart(&bench, 77).iter().map(|(_, _, restored)| *restored).collect();
+        let mut expected = vec![0; card_count - 3];
+        expected.extend([50, 100, 100]);
+        assert_eq!(restored, expected);
+        let left: Vec<u64> = cards(&bench, many).iter().map(|(_, remaining)| *remaining).collect();
+        assert_eq!(left, expected);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn a_purchase_stored_before_draws_were_kept_refunds_through_its_draw_records() {
+        let mut bench = Bench::new();
+        let (store, member) = sale(&mut bench);
+        // Rewrite purchase 42 as earlier versions stored it: no draws field,
+        // and a card draw record per card.
+        let mut old = purchase(&bench, 42);
+        let mut batch = WriteBatch::default();
+        for (card_number, drawn_yen, restored_yen) in kept(&old) {
+            batch.push(Write::LedgerPut(
+                CardDraw { transaction_number: 42, card_number, drawn_yen, restored_yen }.into(),
+            ));
+        }
+        bench.storage.apply(&batch).unwrap();
+        old.draws = Draws::Apart;
+        let key = LedgerKey::transaction(42);
+        let mut bytes = encode(&LedgerRecord::from(old.clone()));
+        assert_eq!(bytes.pop(), Some(0), "the draws field ends the record");
+        bench.storage.load_raw(&[(key.as_bytes().to_vec(), bytes)]).unwrap();
+        assert_eq!(purchase(&bench, 42), old);
+
+        answer(&bench.send(store, refund(42, 1_500)));
+        let [(first, _), (second, _)] = cards(&bench, member)[..] else { panic!("two cards") };
+        assert_eq!(apart(&bench, 42), [(first, 600, 100), (second, 1_400, 1_400)]);
+        assert_eq!(cards(&bench, member), [(first, 100), (second, 3_000)]);
+        assert_eq!(purchase(&bench, 42).draws, Draws::Apart);
+        bench.assert_audit_passes();
+    }
+
+    #[test]
+    fn the_audit_finds_kept_draws_that_do_not_add_up() {
+        let mut bench = Bench::new();
+        let (store, _) = sale(&mut bench);
+        answer(&bench.send(store, refund(42, 500)));
+        let mut damaged = purchase(&bench, 42);
+        let Draws::Kept(draws) = &damaged.draws else { panic!("kept") };
+        let mut draws = draws.to_vec();
+        draws[0].restored_yen += 1;
+        damaged.draws = Draws::Kept(List::new(draws).unwrap());
+        bench.storage.apply(&WriteBatch { writes: vec![Write::LedgerPut(damaged.into())] }).unwrap();
+        let report = bench.audit();
+        assert_eq!(report.findings_total, 1, "{:?}", report.findings);
+        assert!(
+            report.findings[0].contains("purchase 42 drew 2000 yen from cards and gave 501 back"),
+            "{:?}",
+            report.findings
+        );
     }
 }

@@ -28,7 +28,7 @@ use denbun_protocol::wire::Date;
 use super::{Reconciliation, add_movement, allowed, debits_equal_credits, is_capped};
 use crate::storage::ledger_records::{
     AccountClass, AccountEntry, AccountId, AccountRecord, CardRecord, ClaimRecord, ClaimStatus, CountYen,
-    DayStoreSales, DayTotals, LedgerTotals, LiveCard, MemberCard, PostingKind, PostingRecord, Side, StoreClaims,
+    DayStoreSales, DayTotals, Draws, LedgerTotals, LiveCard, MemberCard, PostingKind, PostingRecord, Side, StoreClaims,
     TransactionRecord, family,
 };
 use crate::storage::{Counter, LedgerKey, LedgerRange, LedgerType, ScanOrder, Storage, StorageError};
@@ -300,6 +300,22 @@ pub fn check(
     each::<TransactionRecord>(storage, LedgerRange::family(family::TRANSACTION), |purchase| {
         if purchase.refunded_yen > purchase.total.get() {
             problems.push(format!("purchase {} is refunded beyond its total", purchase.transaction_number));
+        }
+        if let Draws::Kept(draws) = &purchase.draws {
+            let drawn: u64 = draws.iter().map(|draw| draw.drawn_yen).sum();
+            let restored: u64 = draws.iter().map(|draw| draw.restored_yen).sum();
+            if drawn != purchase.total.get()
+                || restored != purchase.refunded_yen
+                || draws.iter().any(|draw| draw.restored_yen > draw.drawn_yen)
+            {
+                problems.push(format!(
+                    "purchase {} drew {drawn} yen from cards and gave {restored} back, for a total of {} yen \
+                     refunded {}",
+                    purchase.transaction_number,
+                    purchase.total.get(),
+                    purchase.refunded_yen
+                ));
+            }
         }
         if purchase.claim_number != 0 {
             claimed.entry(purchase.claim_number).or_default().push(purchase.transaction_number);

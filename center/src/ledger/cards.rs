@@ -8,11 +8,13 @@
 
 use denbun_protocol::header::MemberNumber;
 use denbun_protocol::telegram::FundingChannel;
-use denbun_protocol::wire::{Amount, Date};
+use denbun_protocol::wire::{Amount, Date, List};
 
 use super::{Cause, Posting, Refusal};
 use crate::service::tx::Tx;
-use crate::storage::ledger_records::{AccountId, CardDraw, CardRecord, LiveCard, MemberCard, PostingKind, family};
+use crate::storage::ledger_records::{
+    AccountId, CardDraw, CardRecord, Draws, LiveCard, MemberCard, PURCHASE_DRAWS_MAX, PostingKind, PurchaseDraw, family,
+};
 use crate::storage::{Counter, LedgerKey, LedgerRange, ScanOrder, StorageError};
 
 /// Cards read per scan while drawing or refunding.
@@ -101,18 +103,20 @@ fn live_cards(tx: &mut Tx<'_>, member: MemberNumber, from: u64) -> Result<Vec<Li
 
 /// Takes `amount_yen` from `member`'s cards, oldest first, for purchase
 /// `transaction_number` (after the ledger debited the stored value, whose
-/// balance the cards always add up to).
+/// balance the cards always add up to). Returns the draws for the purchase
+/// to keep; past `PURCHASE_DRAWS_MAX` cards they are written apart instead.
 pub fn draw(
     tx: &mut Tx<'_>,
     member: MemberNumber,
     transaction_number: u64,
     amount_yen: u64,
-) -> Result<(), StorageError> {
+) -> Result<Draws, StorageError> {
+    let mut draws = Vec::new();
     let mut left = amount_yen;
     let mut from = 0u64;
     for _ in 0..CARD_PAGES_MAX {
         if left == 0 {
-            return Ok(());
+            break;
         }
         let page = live_cards(tx, member, from)?;
         assert!(!page.is_empty(), "{member}'s cards hold less than the stored value the ledger shows");
@@ -127,23 +131,83 @@ pub fn draw(
                 tx.ledger_remove(LedgerKey::live_card(member, card.card_number));
             }
             tx.ledger_put(card);
-            tx.ledger_put(CardDraw {
-                transaction_number,
-                card_number: live.card_number,
-                drawn_yen: taken,
-                restored_yen: 0,
-            });
+            draws.push(PurchaseDraw { card_number: live.card_number, drawn_yen: taken, restored_yen: 0 });
             if left == 0 {
-                return Ok(());
+                break;
             }
         }
     }
-    panic!("drawing from {member}'s cards did not end");
+    assert_eq!(left, 0, "drawing from {member}'s cards did not end");
+    if draws.len() <= PURCHASE_DRAWS_MAX {
+        return Ok(Draws::Kept(List::new(draws).expect("at most PURCHASE_DRAWS_MAX")));
+    }
+    for draw in draws {
+        tx.ledger_put(CardDraw {
+            transaction_number,
+            card_number: draw.card_number,
+            drawn_yen: draw.drawn_yen,
+            restored_yen: 0,
+        });
+    }
+    Ok(Draws::Apart)
 }
 
 /// Gives `amount_yen` back to the cards purchase `transaction_number` drew
-/// from, newest card first (after the ledger credited the stored value).
+/// from, newest card first (after the ledger credited the stored value):
+/// in `draws` when the purchase keeps them (the caller writes the purchase
+/// back), else in its [`CardDraw`] records.
 pub fn restore(
+    tx: &mut Tx<'_>,
+    member: MemberNumber,
+    transaction_number: u64,
+    amount_yen: u64,
+    draws: &mut Draws,
+) -> Result<(), StorageError> {
+    let Draws::Kept(kept) = draws else {
+        return restore_apart(tx, member, transaction_number, amount_yen);
+    };
+    let mut entries = kept.to_vec();
+    let mut left = amount_yen;
+    for draw in entries.iter_mut().rev() {
+        if left == 0 {
+            break;
+        }
+        let given = give_back(tx, member, draw.card_number, draw.drawn_yen - draw.restored_yen, left)?;
+        draw.restored_yen += given;
+        left -= given;
+    }
+    assert_eq!(left, 0, "purchase {transaction_number} drew less than is being refunded");
+    *kept = List::new(entries).expect("as many draws as before");
+    Ok(())
+}
+
+/// Gives up to `left` yen back to card `card_number`, of the `open` yen a
+/// purchase drew from it and has not had back; returns how much.
+fn give_back(
+    tx: &mut Tx<'_>,
+    member: MemberNumber,
+    card_number: u64,
+    open: u64,
+    left: u64,
+) -> Result<u64, StorageError> {
+    let given = open.min(left);
+    if given == 0 {
+        return Ok(0);
+    }
+    let mut card = card(tx, card_number)?;
+    assert_eq!(card.member, member, "a purchase draws only from its member's cards");
+    let was_empty = card.remaining_yen == 0;
+    card.remaining_yen = card.remaining_yen.checked_add(given).expect("bounded by the face value");
+    assert!(card.remaining_yen <= card.face_value.get(), "a card never holds more than its face value");
+    if was_empty {
+        tx.ledger_put(LiveCard { member, card_number });
+    }
+    tx.ledger_put(card);
+    Ok(given)
+}
+
+/// [`restore`] for a purchase whose draws are [`CardDraw`] records.
+fn restore_apart(
     tx: &mut Tx<'_>,
     member: MemberNumber,
     transaction_number: u64,
@@ -165,20 +229,10 @@ pub fn restore(
         assert!(!page.is_empty(), "purchase {transaction_number} drew less than is being refunded");
         for mut draw in page {
             seen = Some(LedgerKey::card_draw(transaction_number, draw.card_number));
-            let open = draw.drawn_yen - draw.restored_yen;
-            let given = open.min(left);
+            let given = give_back(tx, member, draw.card_number, draw.drawn_yen - draw.restored_yen, left)?;
             if given == 0 {
                 continue;
             }
-            let mut card = card(tx, draw.card_number)?;
-            assert_eq!(card.member, member, "a purchase draws only from its member's cards");
-            let was_empty = card.remaining_yen == 0;
-            card.remaining_yen = card.remaining_yen.checked_add(given).expect("bounded by the face value");
-            assert!(card.remaining_yen <= card.face_value.get(), "a card never holds more than its face value");
-            if was_empty {
-                tx.ledger_put(LiveCard { member, card_number: card.card_number });
-            }
-            tx.ledger_put(card);
             draw.restored_yen += given;
             left -= given;
             tx.ledger_put(draw);

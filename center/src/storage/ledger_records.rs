@@ -358,7 +358,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// What a payment drew from one card (refunds give it back there).
+    /// What a payment drew from one card (refunds give it back there), for
+    /// a purchase whose draws are [`Draws::Apart`].
     pub struct CardDraw {
         /// The purchase.
         pub transaction_number: u64,
@@ -528,6 +529,63 @@ wire_struct! {
         pub paid_out: bool,
         /// The first line's title, for statements.
         pub description: Text<ITEM_TITLE_BYTES_MAX>,
+        /// What it drew from the member's cards (the last field: see [`Draws`]).
+        pub draws: Draws,
+    }
+}
+
+/// Cards a purchase keeps its draws for, in the purchase itself. Nearly
+/// every payment draws from one or two cards; one that draws from more
+/// keeps them as [`CardDraw`] records, as every purchase did before.
+pub const PURCHASE_DRAWS_MAX: usize = 16;
+
+wire_struct! {
+    /// What a payment drew from one card, kept in its purchase.
+    pub struct PurchaseDraw {
+        /// The card.
+        pub card_number: u64,
+        /// Drawn by the payment.
+        pub drawn_yen: u64,
+        /// Given back by refunds so far (`<= drawn_yen`).
+        pub restored_yen: u64,
+    }
+}
+
+/// Where a purchase's card draws are.
+///
+/// A key written is what sled charges for, so a payment keeps its draws in
+/// the purchase it writes anyway rather than one [`CardDraw`] record per
+/// card. Encoded as the purchase's last field: tag 1 and the list (kept),
+/// or tag 0 (apart); a purchase stored before the draws were kept ends
+/// before this field and reads as apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Draws {
+    /// In the purchase, oldest card first.
+    Kept(List<PurchaseDraw, PURCHASE_DRAWS_MAX>),
+    /// As [`CardDraw`] records under the purchase's number.
+    Apart,
+}
+
+impl Wire for Draws {
+    fn encode(&self, writer: &mut Writer) {
+        match self {
+            Draws::Apart => writer.put(&0u8),
+            Draws::Kept(draws) => {
+                writer.put(&1u8);
+                writer.put(draws);
+            }
+        }
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if reader.remaining() == 0 {
+            return Ok(Draws::Apart);
+        }
+        match u8::decode(reader)? {
+            0 => Ok(Draws::Apart),
+            1 => Ok(Draws::Kept(List::decode(reader)?)),
+            other => Err(DecodeError::invalid(u64::from(other))),
+        }
     }
 }
 
@@ -1233,6 +1291,26 @@ mod tests {
 
     fn member(number: u64) -> MemberNumber {
         MemberNumber::new(number).unwrap()
+    }
+
+    #[test]
+    fn draws_are_kept_apart_or_absent_and_nothing_else() {
+        let kept =
+            Draws::Kept(List::new(vec![PurchaseDraw { card_number: 7, drawn_yen: 500, restored_yen: 20 }]).unwrap());
+        for draws in [kept, Draws::Apart] {
+            assert_eq!(decode_exact::<Draws>(&encode_to_vec(&draws)).unwrap(), draws);
+        }
+        // A purchase stored before the field existed ends where it would begin.
+        assert_eq!(decode_exact::<Draws>(&[]).unwrap(), Draws::Apart);
+        assert!(decode_exact::<Draws>(&[2]).is_err());
+        assert!(decode_exact::<Draws>(&[0, 0]).is_err());
+        let too_many = vec![PurchaseDraw { card_number: 1, drawn_yen: 1, restored_yen: 0 }; PURCHASE_DRAWS_MAX + 1];
+        let mut bytes = vec![1];
+        bytes.extend(encode_to_vec(&u16::try_from(too_many.len()).unwrap()));
+        for draw in &too_many {
+            bytes.extend(encode_to_vec(draw));
+        }
+        assert!(decode_exact::<Draws>(&bytes).is_err());
     }
 
     #[test]

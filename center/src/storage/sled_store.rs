@@ -29,14 +29,14 @@
 //! | `C`    | card number                          | prepaid card            |
 //! | `K`    | member, card number                  | index: all cards        |
 //! | `L`    | member, card number                  | index: cards with value left |
-//! | `X`    | transaction, card number             | what a payment drew     |
+//! | `X`    | transaction, card number             | what a payment drew, when its purchase does not keep it (over 16 cards, or stored before purchases kept their draws) |
 //! | `F`    | funding number                       | funding request         |
 //! | `G`    | funding number                       | index: pending funding  |
 //! | `U`    | member, month (yyyymm)               | credit granted          |
 //! | `H`    | store                                | catalog head            |
 //! | `I`    | store, version, part                 | catalog part            |
 //! | `J`    | store, version, item id              | catalog item            |
-//! | `O`    | transaction number                   | purchase                |
+//! | `O`    | transaction number                   | purchase (with its card draws) |
 //! | `N`    | member, transaction number           | index: member's purchases |
 //! | `D`    | transaction, item id                 | delivery                |
 //! | `E`    | transaction, item id, chunk index    | sealed chunk            |
