@@ -180,15 +180,16 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// it back to the system a second after (mimalloc 3's default purge delay).
 ///
 /// The committer allocates and frees large blocks at every group (sled's
-/// batch map, its log buffers, the group's writes); given back and taken
-/// again, each came back as fresh pages whose faults and zeroing were 8% of
-/// the committer's profile, about 1,200 faults a second. Kept, the center
-/// took 80–120 faults in 3 s of the payments phase instead of 3,700–6,400.
+/// batch map, its log buffers, the group's writes). Given back, each purge
+/// was an `madvise` whose TLB flush interrupts the other core, and the
+/// memory came back as fresh pages. Counted over 3 s of the bench's
+/// payments phase (`perf stat -p CENTER`): 470 `madvise` calls, 1,215 TLB
+/// flushes and 4,674 page faults as before; 0, 0 and 66 with purging off.
 /// In five alternating pairs of the bench (256 terminals) it settled more
-/// payments a second in every pair, 4.7–7.5% more in four of them, and
-/// spent 234–251 µs of CPU per payment instead of 243–262 (the fifth
-/// pair's other run was disturbed; docs/performance.md). The cost: the
-/// resident memory stays at its high mark instead of shrinking after a
+/// payments a second in every pair, 4.7–7.5% more in four of them (the
+/// fifth pair's other run was disturbed; docs/performance.md). What is
+/// left of the page faults is memory that grows (sled's cache). The cost:
+/// the resident memory stays at its high mark instead of shrinking after a
 /// burst (about 60 MB more in those runs).
 fn keep_freed_memory() {
     // SAFETY: two calls into mimalloc's option table, which it documents as
