@@ -150,6 +150,11 @@ impl<'a> Reader<'a> {
         self.offset
     }
 
+    /// The next byte, left unread (`None` at the end).
+    pub fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.offset).copied()
+    }
+
     /// Takes the next `count` bytes, or fails without moving.
     pub fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
         if count > self.remaining() {

@@ -13,13 +13,20 @@
 //!   5 mailbox put  MailboxNotice
 //!   6 mailbox remove  recipient PartyId | sequence u64
 //!   7 letter       LetterRecord
-//!   8 ledger put   LedgerRecord
+//!   8 ledger put   LedgerRecord (any family but the purchase, `O`)
 //!   9 ledger remove   key bytes (u16 length, upper-case family byte first)
+//!  10 purchase put LedgerRecord of family `O`, with its draws field
 //! ```
+//!
+//! Builds before purchases kept their card draws wrote purchases with tag
+//! 8, ending before the draws field. A purchase under tag 8 is read that
+//! way (its draws apart, as they are), so a journal shipped by those builds
+//! restores as it was written; under tag 10 it is read whole.
 
 use denbun_protocol::header::PartyId;
 use denbun_protocol::wire::{Blob, DecodeError, Reader, Wire, Writer};
 
+use crate::storage::ledger_records::{TransactionRecord, family};
 use crate::storage::{
     Counter, IdempotencyRecord, JournalEntry, LedgerKey, LedgerRecord, LetterRecord, MailboxNotice, PartyRecord, Write,
     WriteBatch,
@@ -37,6 +44,7 @@ const TAG_MAILBOX_REMOVE: u8 = 6;
 const TAG_LETTER: u8 = 7;
 const TAG_LEDGER_PUT: u8 = 8;
 const TAG_LEDGER_REMOVE: u8 = 9;
+const TAG_PURCHASE_PUT: u8 = 10;
 
 /// Appends `batch` to `writer`.
 pub fn encode(batch: &WriteBatch, writer: &mut Writer) {
@@ -77,7 +85,11 @@ pub fn encode(batch: &WriteBatch, writer: &mut Writer) {
                 writer.put(letter);
             }
             Write::LedgerPut(record) => {
-                writer.put(&TAG_LEDGER_PUT);
+                let tag = match record {
+                    LedgerRecord::Transaction(_) => TAG_PURCHASE_PUT,
+                    _ => TAG_LEDGER_PUT,
+                };
+                writer.put(&tag);
                 writer.put(record);
             }
             Write::LedgerRemove(key) => {
@@ -115,7 +127,15 @@ pub fn decode(reader: &mut Reader<'_>) -> Result<WriteBatch, DecodeError> {
                 Write::MailboxRemove { recipient: PartyId::decode(reader)?, sequence: u64::decode(reader)? }
             }
             TAG_LETTER => Write::Letter(LetterRecord::decode(reader)?),
+            TAG_LEDGER_PUT if reader.peek() == Some(family::TRANSACTION) => {
+                u8::decode(reader)?;
+                Write::LedgerPut(TransactionRecord::decode_without_draws(reader)?.into())
+            }
             TAG_LEDGER_PUT => Write::LedgerPut(LedgerRecord::decode(reader)?),
+            TAG_PURCHASE_PUT => match LedgerRecord::decode(reader)? {
+                purchase @ LedgerRecord::Transaction(_) => Write::LedgerPut(purchase),
+                _ => return Err(DecodeError::invalid(u64::from(TAG_PURCHASE_PUT)).in_field("write tag")),
+            },
             TAG_LEDGER_REMOVE => {
                 let bytes = Blob::<LEDGER_KEY_BYTES_MAX>::decode(reader)?.into_vec();
                 // Only money records (upper-case families) may be removed this way.
@@ -136,7 +156,7 @@ pub fn decode(reader: &mut Reader<'_>) -> Result<WriteBatch, DecodeError> {
 #[cfg(test)]
 mod tests {
     use denbun_protocol::header::MemberNumber;
-    use denbun_protocol::wire::Text;
+    use denbun_protocol::wire::{Text, encode_to_vec};
 
     use super::*;
     use crate::storage::ledger_records::LiveCard;
@@ -216,6 +236,86 @@ mod tests {
         reader.finish().unwrap();
         assert_eq!(format!("{:?}", decoded.writes), format!("{:?}", batch.writes));
         assert_eq!(round_trip(&decoded), bytes);
+    }
+
+    fn purchase() -> TransactionRecord {
+        use denbun_protocol::header::StoreNumber;
+        use denbun_protocol::telegram::OrderLine;
+        use denbun_protocol::wire::{Amount, List, Yen};
+
+        use crate::storage::ledger_records::{Draws, PurchaseDraw};
+        let line = OrderLine { item_id: 1, quantity: 2, unit_price: Amount::new(500).unwrap() };
+        TransactionRecord {
+            transaction_number: 42,
+            member: MemberNumber::new(3).unwrap(),
+            store: StoreNumber::new(1).unwrap(),
+            catalog_version: 1,
+            lines: List::new(vec![line]).unwrap(),
+            total: Amount::new(1_000).unwrap(),
+            paid_at_ms: 5,
+            balance_after: Yen::new(2_000).unwrap(),
+            refunded_yen: 0,
+            needs_shipment: false,
+            digital_items: 0,
+            digital_acknowledged: 0,
+            shipment: None,
+            delivered_at_ms: 5,
+            claim_number: 0,
+            paid_out: false,
+            description: Text::new("Lesson").unwrap(),
+            draws: Draws::Kept(
+                List::new(vec![PurchaseDraw { card_number: 9, drawn_yen: 1_000, restored_yen: 0 }]).unwrap(),
+            ),
+        }
+    }
+
+    #[test]
+    fn a_purchase_is_written_whole_under_its_own_tag() {
+        let mut batch = sample();
+        batch.writes.push(Write::LedgerPut(purchase().into()));
+        let bytes = round_trip(&batch);
+        let mut reader = Reader::new(&bytes);
+        let decoded = decode(&mut reader).unwrap();
+        reader.finish().unwrap();
+        assert_eq!(format!("{:?}", decoded.writes), format!("{:?}", batch.writes));
+        // Every cut is an error, a cut just before the purchase's draws too.
+        for cut in 0..bytes.len() {
+            let mut reader = Reader::new(&bytes[..cut]);
+            assert!(decode(&mut reader).and_then(|_| reader.finish()).is_err(), "cut at {cut}");
+        }
+        // Under the other ledger tag, the purchase with its draws is refused:
+        // read as an older build wrote it, the draws are bytes left over.
+        let tag_at = bytes.len() - encode_to_vec(&LedgerRecord::from(purchase())).len() - 1;
+        assert_eq!(bytes[tag_at], TAG_PURCHASE_PUT);
+        let mut relabelled = bytes.clone();
+        relabelled[tag_at] = TAG_LEDGER_PUT;
+        let mut reader = Reader::new(&relabelled);
+        assert!(decode(&mut reader).and_then(|_| reader.finish()).is_err());
+    }
+
+    #[test]
+    fn a_purchase_shipped_by_builds_before_its_draws_reads_with_them_apart() {
+        use crate::storage::ledger_records::Draws;
+        // As those builds wrote it: tag 8, the purchase without its draws
+        // field, and the next write straight after.
+        let mut old = purchase();
+        old.draws = Draws::Apart;
+        let mut record = encode_to_vec(&LedgerRecord::from(old.clone()));
+        assert_eq!(record.pop(), Some(0), "the draws field ends the record");
+        let party = sample().writes.swap_remove(0);
+        let mut writer = Writer::new();
+        writer.put(&2u32);
+        writer.put(&TAG_LEDGER_PUT);
+        writer.put_slice(&record);
+        encode(&WriteBatch { writes: vec![party.clone()] }, &mut writer);
+        let mut bytes = writer.into_vec();
+        // `encode` wrote its own count of one after the purchase: take it out.
+        let count_at = 4 + 1 + record.len();
+        bytes.drain(count_at..count_at + 4);
+        let mut reader = Reader::new(&bytes);
+        let decoded = decode(&mut reader).unwrap();
+        reader.finish().unwrap();
+        assert_eq!(format!("{:?}", decoded.writes), format!("{:?}", vec![Write::LedgerPut(old.into()), party]));
     }
 
     #[test]

@@ -22,7 +22,8 @@ use denbun_protocol::limits::{
 };
 use denbun_protocol::telegram::{BankAccount, CatalogItem, ExportFormat, FundingChannel, OrderLine};
 use denbun_protocol::wire::{
-    Amount, Blob, Date, DecodeError, DecodeErrorKind, List, Reader, Text, Wire, Writer, Yen, encode_to_vec,
+    Amount, Blob, Date, DecodeError, DecodeErrorKind, List, Reader, Text, Wire, Writer, Yen, decode_exact,
+    encode_to_vec,
 };
 use denbun_protocol::{wire_enum, wire_struct};
 
@@ -556,8 +557,8 @@ wire_struct! {
 /// A key written is what sled charges for, so a payment keeps its draws in
 /// the purchase it writes anyway rather than one [`CardDraw`] record per
 /// card. Encoded as the purchase's last field: tag 1 and the list (kept),
-/// or tag 0 (apart); a purchase stored before the draws were kept ends
-/// before this field and reads as apart.
+/// or tag 0 (apart). A purchase stored before the draws were kept ends
+/// before this field; [`LedgerRecord::decode_stored`] reads it as apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Draws {
     /// In the purchase, oldest card first.
@@ -578,9 +579,6 @@ impl Wire for Draws {
     }
 
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if reader.remaining() == 0 {
-            return Ok(Draws::Apart);
-        }
         match u8::decode(reader)? {
             0 => Ok(Draws::Apart),
             1 => Ok(Draws::Kept(List::decode(reader)?)),
@@ -589,7 +587,56 @@ impl Wire for Draws {
     }
 }
 
+impl LedgerRecord {
+    /// Reads a money record stored as a whole database value. A purchase
+    /// stored before purchases kept their draws ends where its draws field
+    /// would begin, and reads with its draws apart (they are: its
+    /// [`CardDraw`] records).
+    pub fn decode_stored(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let Some((&family::TRANSACTION, fields)) = bytes.split_first() else {
+            return decode_exact(bytes);
+        };
+        let mut reader = Reader::new(fields);
+        let mut purchase = TransactionRecord::decode_without_draws(&mut reader)?;
+        if reader.remaining() > 0 {
+            purchase.draws = Draws::decode(&mut reader).map_err(|error| error.in_field("draws"))?;
+        }
+        reader.finish()?;
+        Ok(LedgerRecord::Transaction(purchase))
+    }
+}
+
 impl TransactionRecord {
+    /// Reads a purchase as builds before [`Draws`] wrote it: every field but
+    /// the draws, which are then apart. Only for a record whose end is
+    /// known otherwise, since nothing in it says where it ends: a shipped
+    /// journal's writes of those builds (`backup/batch.rs`).
+    pub fn decode_without_draws(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        fn field<T: Wire>(reader: &mut Reader<'_>, name: &'static str) -> Result<T, DecodeError> {
+            T::decode(reader).map_err(|error| error.in_field(name))
+        }
+        Ok(TransactionRecord {
+            transaction_number: field(reader, "transaction_number")?,
+            member: field(reader, "member")?,
+            store: field(reader, "store")?,
+            catalog_version: field(reader, "catalog_version")?,
+            lines: field(reader, "lines")?,
+            total: field(reader, "total")?,
+            paid_at_ms: field(reader, "paid_at_ms")?,
+            balance_after: field(reader, "balance_after")?,
+            refunded_yen: field(reader, "refunded_yen")?,
+            needs_shipment: field(reader, "needs_shipment")?,
+            digital_items: field(reader, "digital_items")?,
+            digital_acknowledged: field(reader, "digital_acknowledged")?,
+            shipment: field(reader, "shipment")?,
+            delivered_at_ms: field(reader, "delivered_at_ms")?,
+            claim_number: field(reader, "claim_number")?,
+            paid_out: field(reader, "paid_out")?,
+            description: field(reader, "description")?,
+            draws: Draws::Apart,
+        })
+    }
+
     /// What the store is still owed for it.
     pub fn net_yen(&self) -> u64 {
         self.total.get().checked_sub(self.refunded_yen).expect("refunds never exceed the total")
@@ -1294,14 +1341,14 @@ mod tests {
     }
 
     #[test]
-    fn draws_are_kept_apart_or_absent_and_nothing_else() {
+    fn draws_are_kept_or_apart_and_nothing_else() {
         let kept =
             Draws::Kept(List::new(vec![PurchaseDraw { card_number: 7, drawn_yen: 500, restored_yen: 20 }]).unwrap());
         for draws in [kept, Draws::Apart] {
             assert_eq!(decode_exact::<Draws>(&encode_to_vec(&draws)).unwrap(), draws);
         }
-        // A purchase stored before the field existed ends where it would begin.
-        assert_eq!(decode_exact::<Draws>(&[]).unwrap(), Draws::Apart);
+        // The field is never optional inside a record (a stream could lose it unseen).
+        assert!(decode_exact::<Draws>(&[]).is_err());
         assert!(decode_exact::<Draws>(&[2]).is_err());
         assert!(decode_exact::<Draws>(&[0, 0]).is_err());
         let too_many = vec![PurchaseDraw { card_number: 1, drawn_yen: 1, restored_yen: 0 }; PURCHASE_DRAWS_MAX + 1];

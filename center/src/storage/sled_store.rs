@@ -460,7 +460,8 @@ fn decode_record<T: Wire>(key: &[u8], bytes: &[u8]) -> Result<T, StorageError> {
 
 /// A money record, checked to belong under the key it was found at.
 fn decode_ledger(key: &[u8], bytes: &[u8]) -> Result<LedgerRecord, StorageError> {
-    let record: LedgerRecord = decode_record(key, bytes)?;
+    let record = LedgerRecord::decode_stored(bytes)
+        .map_err(|error| StorageError::Corrupt { key: readable_key(key), reason: error.to_string() })?;
     if record.key().as_bytes() != key {
         return Err(StorageError::Corrupt {
             key: readable_key(key),
