@@ -321,7 +321,9 @@ mod flow_tests {
         let report = bench.audit();
         assert_eq!(report.findings_total, 1, "{:?}", report.findings);
         assert!(
-            report.findings[0].contains("purchase 42 drew 2000 yen from cards and gave 501 back"),
+            report.findings[0]
+                == "purchase 42 drew 2000 yen from its cards and gave 501 yen back, but its total is 2000 yen and \
+                    500 yen of it was refunded",
             "{:?}",
             report.findings
         );

@@ -309,8 +309,8 @@ pub fn check(
                 || draws.iter().any(|draw| draw.restored_yen > draw.drawn_yen)
             {
                 problems.push(format!(
-                    "purchase {} drew {drawn} yen from cards and gave {restored} back, for a total of {} yen \
-                     refunded {}",
+                    "purchase {} drew {drawn} yen from its cards and gave {restored} yen back, but its total \
+                     is {} yen and {} yen of it was refunded",
                     purchase.transaction_number,
                     purchase.total.get(),
                     purchase.refunded_yen
