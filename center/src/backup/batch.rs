@@ -294,6 +294,17 @@ mod tests {
     }
 
     #[test]
+    fn the_purchase_tag_carries_only_purchases() {
+        let card = LiveCard { member: MemberNumber::new(3).unwrap(), card_number: 9 };
+        let mut writer = Writer::new();
+        writer.put(&1u32);
+        writer.put(&TAG_PURCHASE_PUT);
+        writer.put(&LedgerRecord::from(card));
+        let bytes = writer.into_vec();
+        assert!(decode(&mut Reader::new(&bytes)).is_err());
+    }
+
+    #[test]
     fn a_purchase_shipped_by_builds_before_its_draws_reads_with_them_apart() {
         use crate::storage::ledger_records::Draws;
         // As those builds wrote it: tag 8, the purchase without its draws
