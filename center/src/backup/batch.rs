@@ -159,7 +159,7 @@ mod tests {
     use denbun_protocol::wire::{Text, encode_to_vec};
 
     use super::*;
-    use crate::storage::ledger_records::LiveCard;
+    use crate::storage::ledger_records::{LiveCard, MemberPurchases};
     use crate::storage::{JournalDirection, JournalSummary, PartyStatus};
 
     fn sample() -> WriteBatch {
@@ -217,6 +217,7 @@ mod tests {
                 Write::MailboxRemove { recipient: member, sequence: 3 },
                 Write::LedgerPut(card.clone().into()),
                 Write::LedgerRemove(card.key()),
+                Write::LedgerPut(MemberPurchases { member: MemberNumber::new(1).unwrap(), purchases: 300 }.into()),
             ],
         }
     }

@@ -428,7 +428,9 @@ pub fn inquiry(tx: &mut Tx<'_>, header: &Header, inquiry: &Inquiry) -> Result<De
                 return Ok(Decision::reject_with(RejectReason::NotFound, format!("no member {member}")));
             };
             let cards = count(tx, LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_CARD, member)))?;
-            let purchases = count(tx, LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_TRANSACTION, member)))?;
+            let indexed = count(tx, LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_TRANSACTION, member)))?;
+            let counted = u32::try_from(ledger::purchases_counted(tx, *member)?).unwrap_or(u32::MAX);
+            let purchases = indexed.saturating_add(counted);
             InquiryAnswer::Member(MemberDetail {
                 member: *member,
                 personal: personal(&record),
@@ -594,6 +596,44 @@ mod money_tests {
             rejected(&bench.send(operator, Inquiry::Member(MemberNumber::new(50).unwrap()))),
             Some(RejectReason::NotFound)
         );
+    }
+
+    #[test]
+    fn purchases_indexed_by_an_older_build_count_with_those_counted_in_place() {
+        use crate::storage::ledger_records::MemberTransaction;
+        use crate::storage::{Write, WriteBatch};
+
+        let mut bench = Bench::new();
+        let operator = bench.operator();
+        let store = bench.store();
+        bench.publish(store, 1, vec![item(1, "Tea", 100, ItemKind::Service)]);
+        let member = bench.funded_member(1_000);
+        let member_number: MemberNumber = member.try_into().unwrap();
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 5, 1, &[(1, 1, 100)]))), None);
+        // What an older build left: the purchase in the index, no count.
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerRemove(LedgerKey::member_purchases(member_number)));
+        batch.push(Write::LedgerPut(MemberTransaction { member: member_number, transaction_number: 5 }.into()));
+        bench.storage.commit(&batch).unwrap();
+        bench.assert_audit_passes();
+
+        assert_eq!(rejected(&bench.send(member, Bench::instruction(store, 6, 1, &[(1, 1, 100)]))), None);
+        let indexed = bench.read(|tx| {
+            tx.ledger_scan(
+                &LedgerRange::prefix(LedgerKey::family_with(family::MEMBER_TRANSACTION, &member_number)),
+                ScanOrder::Ascending,
+                10,
+            )
+            .unwrap()
+            .len()
+        });
+        assert_eq!(indexed, 1, "a new purchase adds no index entry");
+        assert_eq!(bench.read(|tx| ledger::purchases_counted(tx, member_number).unwrap()), 1);
+        let InquiryAnswer::Member(detail) = inquire(&mut bench, operator, Inquiry::Member(member_number)) else {
+            panic!("member")
+        };
+        assert_eq!(detail.purchases, 2);
+        bench.assert_audit_passes();
     }
 
     #[test]

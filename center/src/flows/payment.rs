@@ -26,7 +26,7 @@ use super::common::{accept, member_in_good_standing, refused, today, yen};
 use super::{Decision, FlowContext};
 use crate::ledger::{self, Cause, Posting, cards};
 use crate::service::tx::Tx;
-use crate::storage::ledger_records::{AccountId, MemberTransaction, PostingKind, TransactionRecord};
+use crate::storage::ledger_records::{AccountId, PostingKind, TransactionRecord};
 use crate::storage::{LedgerKey, PartyStatus, StorageError};
 
 /// A purchase as this group sees it.
@@ -178,7 +178,7 @@ pub fn pay(
         description: Text::truncated(&description),
         draws,
     });
-    tx.ledger_put(MemberTransaction { member, transaction_number });
+    ledger::count_purchase(tx, member)?;
     let delivery_key = DeliveryKey::from(member_record.delivery_key.expect("a registered member has a delivery key"));
     tx.notice(
         store.party(),

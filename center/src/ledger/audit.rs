@@ -19,7 +19,7 @@
 //!
 //! It reads storage only, page by page.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use denbun_protocol::header::{Code, MemberNumber, PartyId, StoreNumber};
 use denbun_protocol::limits::AMOUNT_YEN_MAX;
@@ -28,8 +28,8 @@ use denbun_protocol::wire::Date;
 use super::{Reconciliation, add_movement, allowed, debits_equal_credits, is_capped};
 use crate::storage::ledger_records::{
     AccountClass, AccountEntry, AccountId, AccountRecord, CardRecord, ClaimRecord, ClaimStatus, CountYen,
-    DayStoreSales, DayTotals, Draws, LedgerTotals, LiveCard, MemberCard, PostingKind, PostingRecord, Side, StoreClaims,
-    TransactionRecord, family,
+    DayStoreSales, DayTotals, Draws, LedgerTotals, LiveCard, MemberCard, MemberPurchases, MemberTransaction,
+    PostingKind, PostingRecord, Side, StoreClaims, TransactionRecord, family,
 };
 use crate::storage::{Counter, LedgerKey, LedgerRange, LedgerType, ScanOrder, Storage, StorageError};
 
@@ -297,7 +297,9 @@ pub fn check(
 
     // Purchases and claims.
     let mut claimed: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut purchases_of: BTreeMap<MemberNumber, u64> = BTreeMap::new();
     each::<TransactionRecord>(storage, LedgerRange::family(family::TRANSACTION), |purchase| {
+        *purchases_of.entry(purchase.member).or_default() += 1;
         if purchase.refunded_yen > purchase.total.get() {
             problems.push(format!("purchase {} is refunded beyond its total", purchase.transaction_number));
         }
@@ -322,6 +324,29 @@ pub fn check(
         }
         Ok(())
     })?;
+    // A member's purchases are counted by the index (older purchases) and
+    // the count kept in place (newer ones): together, every purchase.
+    let mut counted_of: BTreeMap<MemberNumber, u64> = BTreeMap::new();
+    each::<MemberTransaction>(storage, LedgerRange::family(family::MEMBER_TRANSACTION), |indexed| {
+        *counted_of.entry(indexed.member).or_default() += 1;
+        Ok(())
+    })?;
+    each::<MemberPurchases>(storage, LedgerRange::family(family::MEMBER_PURCHASES), |counted| {
+        let sum = counted_of.entry(counted.member).or_default();
+        *sum = sum.saturating_add(counted.purchases);
+        Ok(())
+    })?;
+    let members: BTreeSet<MemberNumber> = purchases_of.keys().chain(counted_of.keys()).copied().collect();
+    for member in members {
+        let (made, counted) = (purchases_of.get(&member).copied(), counted_of.get(&member).copied());
+        if made.unwrap_or(0) != counted.unwrap_or(0) {
+            problems.push(format!(
+                "the purchase count of {member} is {}, but the ledger holds {} of its purchases",
+                counted.unwrap_or(0),
+                made.unwrap_or(0)
+            ));
+        }
+    }
     let mut outstanding: HashMap<StoreNumber, u64> = HashMap::new();
     each::<ClaimRecord>(storage, LedgerRange::family(family::CLAIM), |claim| {
         let mut listed = claimed.remove(&claim.claim_number).unwrap_or_default();
@@ -426,6 +451,19 @@ mod tests {
             findings.iter().any(|finding| finding.contains(&format!("{member}'s cards hold 401 yen"))),
             "{findings:?}"
         );
+    }
+
+    #[test]
+    fn a_purchase_count_that_disagrees_with_the_purchases_is_found() {
+        let (bench, member, _) = traded();
+        let number: MemberNumber = member.try_into().unwrap();
+        let counted: MemberPurchases =
+            bench.read(|tx| tx.ledger_record(&LedgerKey::member_purchases(number)).unwrap().unwrap());
+        assert_eq!(counted.purchases, 1);
+        // An index entry from an older build counts too: now one too many.
+        write(&bench, Write::LedgerPut(MemberTransaction { member: number, transaction_number: 7 }.into()));
+        let findings = findings(&bench);
+        assert_eq!(findings, [format!("the purchase count of {member} is 2, but the ledger holds 1 of its purchases")]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub mod cards;
 pub mod export;
 pub mod zengin;
 
-use denbun_protocol::header::{Header, PartyId, StoreNumber};
+use denbun_protocol::header::{Header, MemberNumber, PartyId, StoreNumber};
 use denbun_protocol::limits::AMOUNT_YEN_MAX;
 use denbun_protocol::telegram::FundingChannel;
 use denbun_protocol::wire::{Amount, Date, Text};
@@ -39,7 +39,7 @@ use denbun_protocol::wire::{Amount, Date, Text};
 use crate::service::tx::Tx;
 use crate::storage::ledger_records::{
     AccountClass, AccountEntry, AccountId, AccountRecord, ClassTotals, DayStoreSales, DayTotals, LedgerTotals,
-    PostingKind, PostingRecord, Side,
+    MemberPurchases, PostingKind, PostingRecord, Side,
 };
 use crate::storage::{Counter, LedgerKey, StorageError};
 
@@ -164,6 +164,21 @@ pub fn account(tx: &mut Tx<'_>, account: AccountId) -> Result<AccountRecord, Sto
 pub fn balance_yen(tx: &mut Tx<'_>, id: AccountId) -> Result<u64, StorageError> {
     let record = account(tx, id)?;
     Ok(record.balance_yen().expect("the ledger never lets a balance go negative"))
+}
+
+/// `member`'s purchases counted in place ([`MemberPurchases`]); those
+/// made before are each in the member's purchase index (`N`).
+pub fn purchases_counted(tx: &mut Tx<'_>, member: MemberNumber) -> Result<u64, StorageError> {
+    let counted: Option<MemberPurchases> = tx.ledger_record(&LedgerKey::member_purchases(member))?;
+    Ok(counted.map_or(0, |counted| counted.purchases))
+}
+
+/// Counts one more purchase of `member`: one record updated in place, not
+/// a new key a purchase (sled's cost is per new key; docs/performance.md).
+pub fn count_purchase(tx: &mut Tx<'_>, member: MemberNumber) -> Result<(), StorageError> {
+    let purchases = purchases_counted(tx, member)?.checked_add(1).expect("purchase counts stay far below u64");
+    tx.ledger_put(MemberPurchases { member, purchases });
+    Ok(())
 }
 
 /// The whole ledger in totals by class.

@@ -644,12 +644,26 @@ impl TransactionRecord {
 }
 
 wire_struct! {
-    /// Index: one of a member's purchases.
+    /// Index: one of a member's purchases. Older builds wrote one for every
+    /// purchase; newer ones count purchases in [`MemberPurchases`] instead,
+    /// and those written stay as they are.
     pub struct MemberTransaction {
         /// The member.
         pub member: MemberNumber,
         /// The purchase.
         pub transaction_number: u64,
+    }
+}
+
+wire_struct! {
+    /// How many purchases a member has made since purchases stopped being
+    /// indexed one key each (`N`): their count is this plus the member's
+    /// [`MemberTransaction`] entries. Updated in place, one key per member.
+    pub struct MemberPurchases {
+        /// The member.
+        pub member: MemberNumber,
+        /// Purchases counted here.
+        pub purchases: u64,
     }
 }
 
@@ -967,6 +981,9 @@ pub mod family {
     pub const TRANSACTION: u8 = b'O';
     /// [`super::MemberTransaction`] by member, transaction.
     pub const MEMBER_TRANSACTION: u8 = b'N';
+    /// [`super::MemberPurchases`] by member. Every upper-case letter was
+    /// taken; the lower-case one beside its index is free in the store.
+    pub const MEMBER_PURCHASES: u8 = b'n';
     /// [`super::DeliveryRecord`] by transaction, item.
     pub const DELIVERY: u8 = b'D';
     /// [`super::DeliveryChunkRecord`] by transaction, item, chunk.
@@ -1058,6 +1075,10 @@ impl LedgerKey {
     /// A member's purchase in the member's index.
     pub fn member_transaction(member: MemberNumber, transaction_number: u64) -> Self {
         key!(family::MEMBER_TRANSACTION, member, transaction_number)
+    }
+    /// A member's purchase count.
+    pub fn member_purchases(member: MemberNumber) -> Self {
+        key!(family::MEMBER_PURCHASES, member)
     }
     /// A digital item's delivery.
     pub fn delivery(transaction_number: u64, item_id: u32) -> Self {
@@ -1308,6 +1329,8 @@ ledger_records! {
     /// Index of a member's purchases.
     MemberTransaction(MemberTransaction) = family::MEMBER_TRANSACTION,
         |record| LedgerKey::member_transaction(record.member, record.transaction_number);
+    /// A member's purchase count.
+    MemberPurchases(MemberPurchases) = family::MEMBER_PURCHASES, |record| LedgerKey::member_purchases(record.member);
     /// A digital delivery.
     Delivery(DeliveryRecord) = family::DELIVERY, |record| LedgerKey::delivery(record.transaction_number, record.item_id);
     /// A sealed chunk.

@@ -18,7 +18,8 @@
 //! | `t`    | UTC hour (hours since the epoch)  | [`TelegramHour`]    |
 //!
 //! Money records ([`LedgerRecord`], `ledger_records.rs`) use upper-case
-//! family bytes; the key is the family byte and these fields, big-endian:
+//! family bytes, and `n` once those ran out; the key is the family byte and
+//! these fields, big-endian:
 //!
 //! | family | key after the family byte            | value                   |
 //! |--------|--------------------------------------|-------------------------|
@@ -37,7 +38,8 @@
 //! | `I`    | store, version, part                 | catalog part            |
 //! | `J`    | store, version, item id              | catalog item            |
 //! | `O`    | transaction number                   | purchase (with its card draws) |
-//! | `N`    | member, transaction number           | index: member's purchases |
+//! | `N`    | member, transaction number           | index: member's purchases, as older builds wrote it for each |
+//! | `n`    | member                               | member's purchases since (a count, updated in place) |
 //! | `D`    | transaction, item id                 | delivery                |
 //! | `E`    | transaction, item id, chunk index    | sealed chunk            |
 //! | `R`    | claim number                         | payment claim           |
