@@ -1226,6 +1226,9 @@ macro_rules! ledger_records {
         }
 
         impl LedgerRecord {
+            /// Every family byte, one a record type.
+            pub const FAMILIES: &'static [u8] = &[$( $family ),*];
+
             /// The record's key.
             pub fn key(&self) -> LedgerKey {
                 match self {

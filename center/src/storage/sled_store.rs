@@ -807,6 +807,25 @@ mod tests {
         PartyId::member(number).unwrap()
     }
 
+    #[test]
+    fn every_family_of_records_has_a_first_byte_of_its_own() {
+        let prefixes = [
+            PREFIX_PARTY,
+            PREFIX_COUNTER,
+            PREFIX_IDEMPOTENCY,
+            PREFIX_JOURNAL,
+            PREFIX_JOURNAL_HEAD,
+            PREFIX_JOURNAL_BY_SENDER,
+            PREFIX_MAILBOX,
+            PREFIX_LETTER,
+            PREFIX_TELEGRAM_HOUR,
+        ];
+        let all: Vec<u8> = prefixes.iter().chain(LedgerRecord::FAMILIES).copied().collect();
+        let distinct: std::collections::BTreeSet<u8> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len(), "two families share a first byte: {:?}", String::from_utf8_lossy(&all));
+        assert!(LedgerRecord::FAMILIES.contains(&family::MEMBER_PURCHASES));
+    }
+
     fn party_record(party: PartyId) -> PartyRecord {
         PartyRecord {
             party,
