@@ -19,7 +19,7 @@
 //!
 //! It reads storage only, page by page.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use denbun_protocol::header::{Code, MemberNumber, PartyId, StoreNumber};
 use denbun_protocol::limits::AMOUNT_YEN_MAX;
@@ -336,16 +336,17 @@ pub fn check(
         *sum = sum.saturating_add(counted.purchases);
         Ok(())
     })?;
-    let members: BTreeSet<MemberNumber> = purchases_of.keys().chain(counted_of.keys()).copied().collect();
-    for member in members {
-        let (made, counted) = (purchases_of.get(&member).copied(), counted_of.get(&member).copied());
-        if made.unwrap_or(0) != counted.unwrap_or(0) {
-            problems.push(format!(
-                "the purchase count of {member} is {}, but the ledger holds {} of its purchases",
-                counted.unwrap_or(0),
-                made.unwrap_or(0)
-            ));
+    let mismatch = |member: MemberNumber, counted: u64, made: u64| {
+        format!("the purchase count of {member} is {counted}, but the ledger holds {made} of its purchases")
+    };
+    for (member, counted) in counted_of {
+        let made = purchases_of.remove(&member).unwrap_or(0);
+        if made != counted {
+            problems.push(mismatch(member, counted, made));
         }
+    }
+    for (member, made) in purchases_of {
+        problems.push(mismatch(member, 0, made));
     }
     let mut outstanding: HashMap<StoreNumber, u64> = HashMap::new();
     each::<ClaimRecord>(storage, LedgerRange::family(family::CLAIM), |claim| {
