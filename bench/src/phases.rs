@@ -139,6 +139,13 @@ fn from_due(answered: &mut Answered, due: Option<Instant>) {
     }
 }
 
+/// Equal parts the measured window is cut into for [`PhaseReport::operations_per_second_by_tenth`].
+pub const TENTHS: usize = 10;
+
+/// One answer in the window: its code, its latency in microseconds, and
+/// when it finished, in milliseconds from the window's start.
+type Sample = (Code, u64, u32);
+
 /// One task's measurements.
 ///
 /// A task keeps its answered requests' latencies as plain samples; the
@@ -150,8 +157,8 @@ fn from_due(answered: &mut Answered, due: Option<Instant>) {
 /// payments phase (2026-12-05).
 #[derive(Default)]
 pub struct Recorder {
-    /// In-window answers: code and latency in microseconds.
-    samples: Vec<(Code, u64)>,
+    /// In-window answers.
+    samples: Vec<Sample>,
     rejects: BTreeMap<String, u64>,
     failures: u64,
     first_failure: Option<String>,
@@ -166,7 +173,8 @@ impl Recorder {
         let started = finished - answered.latency;
         let reason = answered.reject_reason();
         if started >= context.window_start() && finished <= context.window_end {
-            self.samples.push((code, report::micros(answered.latency)));
+            let finished_ms = finished.saturating_duration_since(context.window_start()).as_millis();
+            self.samples.push((code, report::micros(answered.latency), u32::try_from(finished_ms).unwrap_or(u32::MAX)));
             if let Some(reason) = reason {
                 *self
                     .rejects
@@ -203,11 +211,28 @@ impl Recorder {
     fn histograms(&self) -> (Histogram<u64>, BTreeMap<Code, Histogram<u64>>) {
         let mut all = report::histogram();
         let mut by_code: BTreeMap<Code, Histogram<u64>> = BTreeMap::new();
-        for &(code, micros) in &self.samples {
+        for &(code, micros, _) in &self.samples {
             report::record_micros(&mut all, micros);
             report::record_micros(by_code.entry(code).or_insert_with(report::histogram), micros);
         }
         (all, by_code)
+    }
+
+    /// The operations counted (`counted`) that finished in each tenth of a
+    /// window of `window`, as rates: whether the rate held to the end.
+    fn rates_by_tenth(&self, counted: impl Fn(Code) -> bool, window: Duration) -> Vec<f64> {
+        let window_ms = window.as_millis().max(1);
+        let mut counts = [0u64; TENTHS];
+        for &(code, _, finished_ms) in &self.samples {
+            if counted(code) {
+                // An answer that finished after the window's last answer
+                // cannot exist; the clamp only guards the arithmetic.
+                let tenth = (u128::from(finished_ms) * TENTHS as u128 / window_ms).min(TENTHS as u128 - 1) as usize;
+                counts[tenth] += 1;
+            }
+        }
+        let tenth_seconds = window.as_secs_f64() / TENTHS as f64;
+        counts.iter().map(|&count| count as f64 / tenth_seconds).collect()
     }
 }
 
@@ -319,11 +344,8 @@ where
     let elapsed = window_end.saturating_duration_since(start.at).max(Duration::from_millis(1));
     let (latency, by_code) = recorder.histograms();
     let counts: BTreeMap<Code, u64> = by_code.iter().map(|(code, histogram)| (*code, histogram.len())).collect();
-    let operations: u64 = counts
-        .iter()
-        .filter(|(code, _)| spec.operation_codes.is_empty() || spec.operation_codes.contains(code))
-        .map(|(_, count)| count)
-        .sum();
+    let counted = |code: Code| spec.operation_codes.is_empty() || spec.operation_codes.contains(&code);
+    let operations: u64 = counts.iter().filter(|(code, _)| counted(**code)).map(|(_, count)| count).sum();
     let telegrams = end.wire.telegrams - start.wire.telegrams;
     let cpu = |end: Option<u64>, start: Option<u64>| {
         end.zip(start).map(|(end, start)| CpuUse::of(end.saturating_sub(start), elapsed, operations))
@@ -334,6 +356,7 @@ where
         seconds: elapsed.as_secs_f64(),
         operations,
         operations_per_second: operations as f64 / elapsed.as_secs_f64(),
+        operations_per_second_by_tenth: recorder.rates_by_tenth(counted, elapsed),
         offered_operations_per_second: spec.interval.map(|interval| terminals as f64 / interval.as_secs_f64()),
         telegrams,
         telegrams_per_second: telegrams as f64 / elapsed.as_secs_f64(),
@@ -682,7 +705,29 @@ mod tests {
     use super::*;
 
     fn recorder(samples: &[(Code, u64)]) -> Recorder {
-        Recorder { samples: samples.to_vec(), ..Recorder::default() }
+        Recorder { samples: samples.iter().map(|&(code, micros)| (code, micros, 0)).collect(), ..Recorder::default() }
+    }
+
+    #[test]
+    fn the_rate_by_tenth_counts_each_operation_once_in_the_tenth_it_finished() {
+        let samples = [
+            (Code::ECHO, 1, 0),
+            (Code::ECHO, 1, 999),
+            (Code::ECHO, 1, 1_000),
+            (Code::SIGN_ON, 1, 1_500),
+            (Code::ECHO, 1, 9_999),
+            // Finished at the window's end exactly: the last tenth.
+            (Code::ECHO, 1, 10_000),
+        ];
+        let phase = Recorder { samples: samples.to_vec(), ..Recorder::default() };
+        let rates = phase.rates_by_tenth(|code| code == Code::ECHO, Duration::from_secs(10));
+        assert_eq!(rates, vec![2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+        let every_code = phase.rates_by_tenth(|_| true, Duration::from_secs(10));
+        assert_eq!(every_code[1], 2.0);
+        // Half-second tenths of a five-second window: rates double.
+        let short = phase.rates_by_tenth(|code| code == Code::ECHO, Duration::from_secs(5));
+        assert_eq!(short[..3], [2.0, 2.0, 2.0]);
+        assert_eq!(short[9], 4.0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! as JSON with the same fields.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use denbun_protocol::header::Code;
@@ -108,6 +109,9 @@ impl BoundUse {
     }
 }
 
+/// Phases measured at least this long print their rate by tenth of the window.
+pub const TENTHS_PRINTED_SECONDS_MIN: f64 = 20.0;
+
 /// One phase's figures.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PhaseReport {
@@ -122,6 +126,9 @@ pub struct PhaseReport {
     pub operations: u64,
     /// Operations per second.
     pub operations_per_second: f64,
+    /// The window cut into ten equal parts: operations per second in each,
+    /// in order. Whether the rate held from the window's start to its end.
+    pub operations_per_second_by_tenth: Vec<f64>,
     /// The rate offered in the open loop (`None`: closed loop).
     pub offered_operations_per_second: Option<f64>,
     /// Telegrams on the wire in the window, both directions, notices included.
@@ -246,6 +253,33 @@ impl PhaseReport {
         )
     }
 
+    /// The rate in each tenth of the window, in words, with the last
+    /// tenth's rate against the first's (and against the bound, if any).
+    pub fn tenths_line(&self) -> String {
+        let rates: Vec<String> = self.operations_per_second_by_tenth.iter().map(|rate| format!("{rate:.0}")).collect();
+        let mut line = format!(
+            "{}: ops/s by tenth of the window ({:.1} s each): {}",
+            self.phase,
+            self.seconds / self.operations_per_second_by_tenth.len().max(1) as f64,
+            rates.join(" ")
+        );
+        if let (Some(first), Some(last)) =
+            (self.operations_per_second_by_tenth.first(), self.operations_per_second_by_tenth.last())
+            && *first > 0.0
+        {
+            let _ = write!(line, "; the last tenth {:.2} of the first", last / first);
+            if let Some(bound) = &self.bound {
+                let _ = write!(
+                    line,
+                    " (ratio to the bound {:.2} then {:.2})",
+                    first / bound.operations_per_second,
+                    last / bound.operations_per_second
+                );
+            }
+        }
+        line
+    }
+
     /// The table's header line.
     pub fn table_header() -> String {
         format!(
@@ -304,6 +338,12 @@ impl std::fmt::Display for RunReport {
             }
             if let Some(failure) = &phase.first_failure {
                 writeln!(formatter, "  {}: {} failed, first: {failure}", phase.phase, phase.failures)?;
+            }
+        }
+        // Short windows' tenths are mostly noise; a long one shows whether the rate held.
+        for phase in &self.phases {
+            if phase.seconds >= TENTHS_PRINTED_SECONDS_MIN && phase.operations > 0 {
+                writeln!(formatter, "  {}", phase.tenths_line())?;
             }
         }
         if let Some(idle) = &self.idle {

@@ -6,7 +6,9 @@
 //! - open loop: 256 terminals offering 1,000 and 2,000 payments per second;
 //! - ledger: 10^3, 10^5 and 10^6 members in the register, 256 sending;
 //! - idle: 10,000 signed-on idle sessions while 16 terminals echo;
-//! - start: the center's start with 10^6 journal entries.
+//! - start: the center's start with 10^6 journal entries;
+//! - sustained: 256 terminals paying for two minutes, the rate in the
+//!   window's first and last tenths, and the center's memory at its end.
 //!
 //! The text between the `table` markers of the file is replaced; the rest
 //! of the file is left as it is.
@@ -39,6 +41,10 @@ pub struct TableOptions {
     pub idle_sessions: usize,
     /// Journal entries for the start time.
     pub journal_entries: u64,
+    /// Terminals of the sustained row.
+    pub sustained_terminals: usize,
+    /// How long the sustained row pays (zero: no such row).
+    pub sustained: Duration,
     /// Measured seconds per phase.
     pub measure: Duration,
     /// Warm-up per phase.
@@ -58,6 +64,8 @@ impl TableOptions {
             open_loop_terminals: 256,
             idle_sessions: 10_000,
             journal_entries: 1_000_000,
+            sustained_terminals: 256,
+            sustained: Duration::from_secs(120),
             measure: Duration::from_secs(8),
             warmup: Duration::from_secs(2),
             progress: true,
@@ -74,6 +82,8 @@ impl TableOptions {
             open_loop_terminals: 16,
             idle_sessions: 200,
             journal_entries: 10_000,
+            sustained_terminals: 16,
+            sustained: Duration::from_secs(4),
             measure: Duration::from_secs(2),
             warmup: Duration::from_millis(500),
             progress: true,
@@ -93,6 +103,8 @@ pub struct TableRuns {
     pub idle: Option<RunReport>,
     /// Start time with a long journal.
     pub start: Option<RunReport>,
+    /// Payments for minutes.
+    pub sustained: Option<RunReport>,
 }
 
 /// Runs every row.
@@ -105,8 +117,14 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
         audit: false,
         ..RunOptions::default()
     };
-    let mut runs =
-        TableRuns { terminals: Vec::new(), ledger: Vec::new(), open_loop: Vec::new(), idle: None, start: None };
+    let mut runs = TableRuns {
+        terminals: Vec::new(),
+        ledger: Vec::new(),
+        open_loop: Vec::new(),
+        idle: None,
+        start: None,
+        sustained: None,
+    };
     for terminals in &table.terminals {
         eprintln!("table: {terminals} terminals");
         let options = RunOptions {
@@ -151,6 +169,16 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
         let options =
             RunOptions { terminals: 1, journal_entries: table.journal_entries, phases: Vec::new(), ..base.clone() };
         runs.start = Some(run(&options).await?);
+    }
+    if !table.sustained.is_zero() {
+        eprintln!("table: {} terminals paying for {} s", table.sustained_terminals, table.sustained.as_secs());
+        let options = RunOptions {
+            terminals: table.sustained_terminals,
+            phases: vec![PhaseName::Payments],
+            measure: table.sustained,
+            ..base.clone()
+        };
+        runs.sustained = Some(run(&options).await?);
     }
     Ok(runs)
 }
@@ -259,6 +287,36 @@ pub fn markdown(runs: &TableRuns, machine: &str, command: &str) -> String {
             );
         }
     }
+    if let Some(run) = &runs.sustained {
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "| sustained: terminals | seconds | payments/s, first tenth | payments/s, last tenth | payments/s, whole | ratio to bound | center µs/payment | center memory at the end |"
+        );
+        let _ = writeln!(text, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+        match phase(run, "payments").filter(|phase| phase.operations > 0) {
+            Some(payments) => {
+                let tenth = |rate: Option<&f64>| rate.map_or("-".to_owned(), |rate| format!("{rate:.0}"));
+                let _ = writeln!(
+                    text,
+                    "| {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                    run.terminals,
+                    payments.seconds,
+                    tenth(payments.operations_per_second_by_tenth.first()),
+                    tenth(payments.operations_per_second_by_tenth.last()),
+                    rate(Some(payments)),
+                    ratio(Some(payments)),
+                    center_us(Some(payments)),
+                    payments
+                        .center_resident_bytes
+                        .map_or("-".to_owned(), |bytes| format!("{:.0} MiB", bytes as f64 / 1_048_576.0))
+                );
+            }
+            None => {
+                let _ = writeln!(text, "| {} | - | waits on payments | - | - | - | - | - |", run.terminals);
+            }
+        }
+    }
     let _ = writeln!(text);
     let _ = writeln!(text, "| other figure | measured |");
     let _ = writeln!(text, "|---|---|");
@@ -351,10 +409,43 @@ mod tests {
     #[test]
     fn a_phase_without_payments_says_it_waits_on_them() {
         let run = RunReport { terminals: 16, ..RunReport::default() };
-        let runs =
-            TableRuns { terminals: vec![run], ledger: Vec::new(), open_loop: Vec::new(), idle: None, start: None };
+        let runs = TableRuns {
+            terminals: vec![run.clone()],
+            ledger: Vec::new(),
+            open_loop: Vec::new(),
+            idle: None,
+            start: None,
+            sustained: Some(run),
+        };
         let text = markdown(&runs, "a test machine", "denbun-bench table");
         assert!(text.contains("| 16 | waits on payments |"), "{text}");
         assert!(text.contains("size on disk per million payments | waits on payments"), "{text}");
+        assert!(text.contains("| 16 | - | waits on payments | - |"), "{text}");
+    }
+
+    #[test]
+    fn the_sustained_row_shows_the_first_and_last_tenths_and_the_memory_at_the_end() {
+        let payments = PhaseReport {
+            phase: "payments".to_owned(),
+            seconds: 120.0,
+            operations: 540_000,
+            operations_per_second: 4_500.0,
+            operations_per_second_by_tenth: vec![
+                4_900.0, 4_700.0, 4_600.0, 4_500.0, 4_500.0, 4_400.0, 4_400.0, 4_400.0, 4_300.0, 4_300.0,
+            ],
+            center_resident_bytes: Some(1_536 * 1_048_576),
+            ..PhaseReport::default()
+        };
+        let run = RunReport { terminals: 256, phases: vec![payments], ..RunReport::default() };
+        let runs = TableRuns {
+            terminals: Vec::new(),
+            ledger: Vec::new(),
+            open_loop: Vec::new(),
+            idle: None,
+            start: None,
+            sustained: Some(run),
+        };
+        let text = markdown(&runs, "a test machine", "denbun-bench table");
+        assert!(text.contains("| 256 | 120 | 4900 | 4300 | 4500 | - | - | 1536 MiB |"), "{text}");
     }
 }

@@ -65,6 +65,13 @@ fn the_load_generator_settles_payments_against_the_real_center_and_the_audit_pas
     assert!(paid > 0);
     // A payment is its instruction, its answer and the store's notice.
     assert!(payments["telegrams"].as_u64().unwrap() >= 3 * paid);
+    // The rate by tenth of the window accounts for every payment counted,
+    // each in one tenth.
+    let tenths = payments["operations_per_second_by_tenth"].as_array().expect("rates by tenth");
+    assert_eq!(tenths.len(), 10, "{payments}");
+    let tenth_seconds = payments["seconds"].as_f64().unwrap() / 10.0;
+    let counted: f64 = tenths.iter().map(|rate| rate.as_f64().unwrap() * tenth_seconds).sum();
+    assert_eq!(counted.round() as u64, payments["operations"].as_u64().unwrap(), "{payments}");
     let mixed = phase("mixed");
     for code in ["4000 payment instruction", "3200 catalog page request", "2000 prepaid card request"] {
         assert!(mixed["by_code"].get(code).is_some(), "the mixed phase sent no {code}: {mixed}");
