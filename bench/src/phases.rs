@@ -225,8 +225,8 @@ impl Recorder {
         let mut counts = [0u64; TENTHS];
         for &(code, _, finished_ms) in &self.samples {
             if counted(code) {
-                // An answer that finished after the window's last answer
-                // cannot exist; the clamp only guards the arithmetic.
+                // The window ends with its last answer, which would be
+                // tenth number ten: it belongs to the last.
                 let tenth = (u128::from(finished_ms) * TENTHS as u128 / window_ms).min(TENTHS as u128 - 1) as usize;
                 counts[tenth] += 1;
             }

@@ -92,6 +92,7 @@ impl TableOptions {
 }
 
 /// Every run of the table, in order.
+#[derive(Default)]
 pub struct TableRuns {
     /// By terminal count.
     pub terminals: Vec<RunReport>,
@@ -117,14 +118,7 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
         audit: false,
         ..RunOptions::default()
     };
-    let mut runs = TableRuns {
-        terminals: Vec::new(),
-        ledger: Vec::new(),
-        open_loop: Vec::new(),
-        idle: None,
-        start: None,
-        sustained: None,
-    };
+    let mut runs = TableRuns::default();
     for terminals in &table.terminals {
         eprintln!("table: {terminals} terminals");
         let options = RunOptions {
@@ -409,14 +403,7 @@ mod tests {
     #[test]
     fn a_phase_without_payments_says_it_waits_on_them() {
         let run = RunReport { terminals: 16, ..RunReport::default() };
-        let runs = TableRuns {
-            terminals: vec![run.clone()],
-            ledger: Vec::new(),
-            open_loop: Vec::new(),
-            idle: None,
-            start: None,
-            sustained: Some(run),
-        };
+        let runs = TableRuns { terminals: vec![run.clone()], sustained: Some(run), ..TableRuns::default() };
         let text = markdown(&runs, "a test machine", "denbun-bench table");
         assert!(text.contains("| 16 | waits on payments |"), "{text}");
         assert!(text.contains("size on disk per million payments | waits on payments"), "{text}");
@@ -437,14 +424,7 @@ mod tests {
             ..PhaseReport::default()
         };
         let run = RunReport { terminals: 256, phases: vec![payments], ..RunReport::default() };
-        let runs = TableRuns {
-            terminals: Vec::new(),
-            ledger: Vec::new(),
-            open_loop: Vec::new(),
-            idle: None,
-            start: None,
-            sustained: Some(run),
-        };
+        let runs = TableRuns { sustained: Some(run), ..TableRuns::default() };
         let text = markdown(&runs, "a test machine", "denbun-bench table");
         assert!(text.contains("| 256 | 120 | 4900 | 4300 | 4500 | - | - | 1536 MiB |"), "{text}");
     }
