@@ -137,6 +137,8 @@ impl Committer {
     pub fn run(self, mut jobs: mpsc::Receiver<Job>) -> Result<(), StorageError> {
         let mut head = self.storage.journal_head()?;
         let mut cache = Cache::default();
+        // Writes per telegram in the last group, to size the next group's batch.
+        let mut writes_per_telegram = WRITES_PER_TELEGRAM_FIRST;
         let group_max = self.config.limits.group_commit_telegrams_max as usize;
         let flusher = Flusher {
             storage: self.storage.clone(),
@@ -161,8 +163,16 @@ impl Committer {
                     Err(_) => break,
                 }
             }
-            let (applied, new_head) = self.apply_group(std::mem::take(&mut group), head, &mut cache, &signing);
+            let expected = group.len().saturating_mul(writes_per_telegram);
+            let (applied, new_head) =
+                self.apply_group(std::mem::take(&mut group), head, expected, &mut cache, &signing);
             head = new_head;
+            if let Some(applied) = &applied
+                && !applied.jobs.is_empty()
+            {
+                writes_per_telegram =
+                    applied.batch.writes.len().div_ceil(applied.jobs.len()).clamp(1, WRITES_PER_TELEGRAM_MAX);
+            }
             if let Some(applied) = applied
                 && to_flusher.send(applied).is_err()
             {
@@ -180,11 +190,13 @@ impl Committer {
         &self,
         group: Vec<Job>,
         head: JournalHead,
+        expected_writes: usize,
         cache: &mut Cache,
         signing: &SigningPool,
     ) -> (Option<Applied>, JournalHead) {
         let now_ms = (self.clock)();
         let mut tx = Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache))
+            .expecting_writes(expected_writes)
             .signing_later(signing);
         let mut answers = Vec::with_capacity(group.len());
         let mut failure = None;
@@ -326,6 +338,15 @@ impl Committer {
 /// back on the committer (and so on the connections) instead of piling up
 /// memory.
 const GROUPS_IN_FLIGHT_MAX: usize = 8;
+
+/// Writes per telegram the first group's batch is sized for (a payment
+/// makes about 18: journal entries, notice, idempotency, ledger records).
+const WRITES_PER_TELEGRAM_FIRST: usize = 18;
+
+/// The most writes per telegram a batch is sized for: a rare telegram that
+/// writes hundreds (a catalog of many items) must not size the next group's
+/// batch for hundreds per telegram.
+const WRITES_PER_TELEGRAM_MAX: usize = 32;
 
 impl Flusher {
     /// Takes every group applied so far, makes them durable with one sync,
