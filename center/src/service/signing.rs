@@ -20,6 +20,10 @@ use ed25519_dalek::SigningKey;
 /// At most this many helper threads (the committer signs too).
 const HELPERS_MAX: usize = 3;
 
+/// A sleeping helper is woken once this many telegrams wait (or at the
+/// group's finish), and takes at most this many off the queue at a time.
+const WAKE_AT_QUEUED: usize = 8;
+
 type Signature = [u8; SIGNATURE_BYTES];
 
 /// The center's signing helpers. One pool serves one committer, one group
@@ -52,6 +56,13 @@ struct State {
     signing: usize,
     /// Helpers still running.
     helpers_alive: usize,
+    /// Helpers waiting for work: a submit wakes one only when one waits
+    /// that is not woken already.
+    helpers_waiting: usize,
+    /// Wakes sent that no helper has returned from yet.
+    wakes_pending: usize,
+    /// `finish` waits for signatures: a helper wakes it only then.
+    finisher_waiting: bool,
     closing: bool,
 }
 
@@ -130,14 +141,37 @@ impl SigningPool {
         }
         let group = state.group;
         state.queue.push_back((group, slot, telegram));
+        // A helper is woken for a run of telegrams, not for each: a wake is
+        // a system call and two context switches, and one per answer and
+        // one per notice were a fifth of the center's system calls. The
+        // helper signs the queue empty before it sleeps again.
+        let wake = state.helpers_waiting > state.wakes_pending && state.queue.len() >= WAKE_AT_QUEUED;
+        if wake {
+            state.wakes_pending += 1;
+        }
         drop(state);
-        self.shared.work.notify_one();
+        if wake {
+            self.shared.work.notify_one();
+        }
     }
 
     /// The signatures of the group's `unsigned` telegrams (slot by slot),
     /// signing on this thread whatever no helper has taken, and making the
     /// pool ready for the next group.
     pub fn finish(&self, unsigned: &[Vec<u8>]) -> Vec<Signature> {
+        // Fewer than a run may be queued, with every helper asleep: they
+        // sign beside this thread.
+        let wake = {
+            let mut state = self.shared.lock();
+            let wake = state.helpers_waiting > state.wakes_pending && !state.queue.is_empty();
+            if wake {
+                state.wakes_pending = state.helpers_waiting;
+            }
+            wake
+        };
+        if wake {
+            self.shared.work.notify_all();
+        }
         loop {
             let mut state = self.shared.lock();
             let Some((group, slot, telegram)) = state.queue.pop_front() else { break };
@@ -148,7 +182,9 @@ impl SigningPool {
         }
         let mut state = self.shared.lock();
         while state.signing > 0 && state.helpers_alive > 0 {
+            state.finisher_waiting = true;
             state = self.shared.done.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.finisher_waiting = false;
         }
         let signatures = std::mem::take(&mut state.signatures);
         drop(state);
@@ -187,21 +223,35 @@ fn help(shared: &Shared) {
     }
     let _alive = Alive(shared);
     let mut state = shared.lock();
+    let mut taken = Vec::with_capacity(WAKE_AT_QUEUED);
+    let mut signed = Vec::with_capacity(WAKE_AT_QUEUED);
     loop {
-        if let Some((group, slot, telegram)) = state.queue.pop_front() {
-            state.signing += 1;
+        if !state.queue.is_empty() {
+            // A run at a time, not one: each lock taken while the committer
+            // submits is a lock it may have to wait for.
+            let run = state.queue.len().min(WAKE_AT_QUEUED);
+            taken.extend(state.queue.drain(..run));
+            state.signing += run;
             drop(state);
-            let signature = shared.sign(&telegram);
+            signed.extend(taken.drain(..).map(|(group, slot, telegram)| (group, slot, shared.sign(&telegram))));
             state = shared.lock();
-            state.signing -= 1;
-            state.store(group, slot, signature);
-            shared.done.notify_all();
+            state.signing -= run;
+            for (group, slot, signature) in signed.drain(..) {
+                state.store(group, slot, signature);
+            }
+            if state.finisher_waiting {
+                shared.done.notify_all();
+            }
             continue;
         }
         if state.closing {
             return;
         }
+        state.helpers_waiting += 1;
         state = shared.work.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.helpers_waiting -= 1;
+        // Woken or not (a spurious wake), this helper looks at the queue now.
+        state.wakes_pending = state.wakes_pending.saturating_sub(1);
     }
 }
 
@@ -270,5 +320,48 @@ mod tests {
             pool.submit(slot, telegram.clone());
         }
         assert_eq!(pool.finish(&unsigned), signed_alone(&key, &unsigned));
+    }
+
+    /// Polls `done` every millisecond for at most ten seconds.
+    fn wait_until(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{what} did not happen within ten seconds");
+    }
+
+    #[test]
+    fn a_run_of_telegrams_wakes_a_sleeping_helper_before_the_finish() {
+        let key = SigningKey::from_bytes(&[0x43; 32]);
+        let pool = SigningPool::with_helpers(&key, 1);
+        wait_until("the helper going to sleep", || pool.shared.lock().helpers_waiting == 1);
+        for round in 0..3 {
+            pool.begin();
+            // Fewer than a run: the helper sleeps on, and the finish signs them.
+            let few = telegrams(WAKE_AT_QUEUED - 1);
+            for (slot, telegram) in few.iter().enumerate() {
+                pool.submit(slot, telegram.clone());
+            }
+            assert_eq!(pool.shared.lock().wakes_pending, 0, "round {round}: no wake for less than a run");
+            assert_eq!(pool.finish(&few), signed_alone(&key, &few));
+            wait_until("the helper going back to sleep", || pool.shared.lock().helpers_waiting == 1);
+
+            // Three runs: the helper wakes and signs them all without the finish.
+            pool.begin();
+            let runs = telegrams(3 * WAKE_AT_QUEUED);
+            for (slot, telegram) in runs.iter().enumerate() {
+                pool.submit(slot, telegram.clone());
+            }
+            wait_until("the helper signing every telegram", || {
+                let state = pool.shared.lock();
+                state.signatures.iter().all(Option::is_some)
+            });
+            assert_eq!(pool.finish(&runs), signed_alone(&key, &runs), "round {round}");
+            wait_until("the helper going back to sleep", || pool.shared.lock().helpers_waiting == 1);
+            assert_eq!(pool.shared.lock().wakes_pending, 0, "round {round}: every wake was taken");
+        }
     }
 }
