@@ -141,9 +141,10 @@ impl SigningPool {
         }
         let group = state.group;
         state.queue.push_back((group, slot, telegram));
-        // A helper is woken for a run of telegrams, not for each: a wake is
-        // a system call and two context switches, and one per answer and
-        // one per notice were a fifth of the center's system calls. The
+        // A helper is woken for a run of telegrams, not for each: std's
+        // condition variable makes a system call on every notify, whether or
+        // not anyone waits, and a notify for every answer and every notice
+        // made about four futex calls a payment (docs/performance.md). The
         // helper signs the queue empty before it sleeps again.
         let wake = state.helpers_waiting > state.wakes_pending && state.queue.len() >= WAKE_AT_QUEUED;
         if wake {
