@@ -167,16 +167,14 @@ impl Committer {
             let (applied, new_head) =
                 self.apply_group(std::mem::take(&mut group), head, expected, &mut cache, &signing);
             head = new_head;
-            if let Some(applied) = &applied
-                && !applied.jobs.is_empty()
-            {
-                writes_per_telegram =
-                    applied.batch.writes.len().div_ceil(applied.jobs.len()).clamp(1, WRITES_PER_TELEGRAM_MAX);
-            }
-            if let Some(applied) = applied
-                && to_flusher.send(applied).is_err()
-            {
-                break;
+            if let Some(applied) = applied {
+                if !applied.jobs.is_empty() {
+                    writes_per_telegram =
+                        applied.batch.writes.len().div_ceil(applied.jobs.len()).clamp(1, WRITES_PER_TELEGRAM_MAX);
+                }
+                if to_flusher.send(applied).is_err() {
+                    break;
+                }
             }
         }
         drop(to_flusher);
