@@ -198,9 +198,15 @@ pub trait Wire: Sized {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError>;
 }
 
+/// Room a new encoding starts with: most records and bodies fit, so they
+/// are written without growing the vector five or six times from empty
+/// (those reallocations were about 2% of the center's samples under
+/// payments). A larger value grows from here as usual.
+pub const ENCODING_CAPACITY: usize = 256;
+
 /// Encodes one value into a new vector.
 pub fn encode_to_vec<T: Wire>(value: &T) -> Vec<u8> {
-    let mut writer = Writer::new();
+    let mut writer = Writer::with_capacity(ENCODING_CAPACITY);
     value.encode(&mut writer);
     writer.into_vec()
 }

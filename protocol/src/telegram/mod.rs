@@ -926,7 +926,7 @@ impl Body {
 
     /// The canonical body bytes.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new();
+        let mut writer = Writer::with_capacity(crate::wire::ENCODING_CAPACITY);
         self.encode_into(&mut writer);
         writer.into_vec()
     }
