@@ -94,11 +94,8 @@ fn card(tx: &mut Tx<'_>, card_number: u64) -> Result<CardRecord, StorageError> {
 
 /// A member's cards with value left, from card number `from` on.
 fn live_cards(tx: &mut Tx<'_>, member: MemberNumber, from: u64) -> Result<Vec<LiveCard>, StorageError> {
-    let range = LedgerRange::from_within(
-        LedgerKey::live_card(member, from),
-        LedgerKey::family_with(family::LIVE_CARD, &member),
-    );
-    tx.ledger_scan_as(&range, ScanOrder::Ascending, CARDS_PAGE)
+    let prefix = LedgerKey::family_with(family::LIVE_CARD, &member);
+    tx.ledger_scan_prefix_as(&prefix, &LedgerKey::live_card(member, from), CARDS_PAGE)
 }
 
 /// Takes `amount_yen` from `member`'s cards, oldest first, for purchase

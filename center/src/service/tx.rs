@@ -16,7 +16,7 @@ use denbun_protocol::telegram::{Body, Telegram};
 use denbun_protocol::wire::{Blob, Text};
 use ed25519_dalek::SigningKey;
 
-use super::cache::{Cache, CacheFill};
+use super::cache::{Cache, CacheFill, PREFIX_RECORDS_MAX, PrefixRecords};
 use super::signing::SigningPool;
 use crate::storage::{
     Counter, IdempotencyRecord, JournalDirection, JournalEntry, JournalHead, JournalSummary, LedgerKey, LedgerRange,
@@ -61,6 +61,20 @@ pub struct Tx<'a> {
     /// The journal head before the group (the chain is hashed from it at the
     /// finish when signing later).
     head_before: JournalHead,
+}
+
+/// Records of one type; a record of another type is damage.
+fn typed<T: LedgerType>(records: Vec<LedgerRecord>) -> Result<Vec<T>, StorageError> {
+    records
+        .into_iter()
+        .map(|record| {
+            let key = record.key();
+            T::from_record(record).ok_or_else(|| StorageError::Corrupt {
+                key: format!("{key:?}"),
+                reason: "a record of another kind".to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The signatures of a group's answers and notices, computed at its finish,
@@ -432,16 +446,60 @@ impl<'a> Tx<'a> {
         order: ScanOrder,
         limit: usize,
     ) -> Result<Vec<T>, StorageError> {
-        self.ledger_scan(range, order, limit)?
-            .into_iter()
-            .map(|record| {
-                let key = record.key();
-                T::from_record(record).ok_or_else(|| StorageError::Corrupt {
-                    key: format!("{key:?}"),
-                    reason: "a record of another kind".to_owned(),
-                })
-            })
-            .collect()
+        typed(self.ledger_scan(range, order, limit)?)
+    }
+
+    /// Money records under `prefix` from `start` on, ascending, at most
+    /// `limit`, as this group sees them: [`Tx::ledger_scan`] for a prefix
+    /// that holds few records (a member's live cards, scanned at every
+    /// payment).
+    ///
+    /// With the committer's cache, the prefix's committed records are read
+    /// whole from storage once and then kept by the cache
+    /// ([`Cache::prefix`]) as long as there are at most
+    /// [`PREFIX_RECORDS_MAX`] of them; a larger prefix is scanned as usual.
+    pub fn ledger_scan_prefix_as<T: LedgerType>(
+        &mut self,
+        prefix: &LedgerKey,
+        start: &LedgerKey,
+        limit: usize,
+    ) -> Result<Vec<T>, StorageError> {
+        let range = LedgerRange::from_within(start.clone(), prefix.clone());
+        if self.cache.is_none() || range.start >= range.end || limit == 0 {
+            return self.ledger_scan_as(&range, ScanOrder::Ascending, limit);
+        }
+        let held = self
+            .cache
+            .and_then(|cache| cache.prefix(prefix.as_bytes()))
+            .or_else(|| self.read.prefixes_read.get(prefix.as_bytes()));
+        let mut merged: BTreeMap<Vec<u8>, LedgerRecord> = match held {
+            Some(records) => records
+                .range(range.start.clone()..range.end.clone())
+                .map(|(key, record)| (key.clone(), record.clone()))
+                .collect(),
+            None => {
+                let whole = LedgerRange::from_within(prefix.clone(), prefix.clone());
+                let committed = self.storage.ledger_scan(&whole, ScanOrder::Ascending, PREFIX_RECORDS_MAX + 1)?;
+                if committed.len() > PREFIX_RECORDS_MAX {
+                    return self.ledger_scan_as(&range, ScanOrder::Ascending, limit);
+                }
+                let records: PrefixRecords =
+                    committed.into_iter().map(|record| (record.key().as_bytes().to_vec(), record)).collect();
+                let within = records
+                    .range(range.start.clone()..range.end.clone())
+                    .map(|(key, record)| (key.clone(), record.clone()))
+                    .collect();
+                self.read.prefixes_read.insert(prefix.as_bytes().to_vec(), records);
+                within
+            }
+        };
+        for (key, record) in self.ledger.range(range.start.clone()..range.end.clone()) {
+            match record {
+                Some(record) => merged.insert(key.clone(), record.clone()),
+                None => merged.remove(key),
+            };
+        }
+        typed(merged.into_values().take(limit).collect())
     }
 
     /// Recipients that got new notices in this group.
@@ -744,5 +802,83 @@ mod tests {
         );
         assert_eq!(tx.idempotency(other, 7).unwrap(), Some(record(7)));
         assert_eq!(tx.idempotency(other, 8).unwrap(), None);
+    }
+
+    #[test]
+    fn a_prefix_held_by_the_cache_stays_what_storage_holds_through_each_group() {
+        use crate::storage::ledger_records::{LiveCard, family};
+        let bench = Bench::new();
+        let member = denbun_protocol::header::MemberNumber::new(7).unwrap();
+        let neighbour = denbun_protocol::header::MemberNumber::new(8).unwrap();
+        let live = |member, card_number| LiveCard { member, card_number };
+        let mut batch = WriteBatch::default();
+        for card in [10, 20, 30] {
+            batch.push(Write::LedgerPut(live(member, card).into()));
+        }
+        batch.push(Write::LedgerPut(live(neighbour, 15).into()));
+        bench.storage.commit(&batch).unwrap();
+        let prefix = LedgerKey::family_with(family::LIVE_CARD, &member);
+        let cards = |tx: &mut Tx<'_>, from: u64, limit: usize| -> Vec<u64> {
+            let scanned: Vec<LiveCard> =
+                tx.ledger_scan_prefix_as(&prefix, &LedgerKey::live_card(member, from), limit).unwrap();
+            scanned.iter().map(|card| card.card_number).collect()
+        };
+        let mut cache = Cache::default();
+
+        // The first group reads the prefix whole; its own writes show at once.
+        let head = bench.storage.journal_head().unwrap();
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head, START_MS, Some(&cache));
+        assert_eq!(cards(&mut tx, 0, 64), [10, 20, 30]);
+        assert_eq!(cards(&mut tx, 11, 1), [20], "from a card on, at most the limit");
+        tx.ledger_remove(LedgerKey::live_card(member, 10));
+        tx.ledger_put(live(member, 40));
+        tx.ledger_put(live(neighbour, 16));
+        assert_eq!(cards(&mut tx, 0, 64), [20, 30, 40]);
+        let finished = tx.finish_signed();
+        bench.storage.commit(&finished.batch).unwrap();
+        cache.absorb(finished.fill);
+        let held: Vec<&Vec<u8>> = cache.prefix(prefix.as_bytes()).expect("held whole").keys().collect();
+        let stored: Vec<LedgerRecord> =
+            bench.storage.ledger_scan(&LedgerRange::prefix(prefix.clone()), ScanOrder::Ascending, 100).unwrap();
+        let stored: Vec<Vec<u8>> = stored.iter().map(|record| record.key().as_bytes().to_vec()).collect();
+        assert_eq!(held, stored.iter().collect::<Vec<_>>(), "the cache holds what storage holds, the neighbour apart");
+
+        // The next group is answered from the cache: a card written behind
+        // the committer's back (which nothing but a test does) is not seen,
+        // while a read without the cache sees it.
+        let mut batch = WriteBatch::default();
+        batch.push(Write::LedgerPut(live(member, 25).into()));
+        bench.storage.commit(&batch).unwrap();
+        let head = bench.storage.journal_head().unwrap();
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS, Some(&cache));
+        assert_eq!(cards(&mut tx, 0, 64), [20, 30, 40], "from the cache");
+        tx.ledger_remove(LedgerKey::live_card(member, 20));
+        assert_eq!(cards(&mut tx, 0, 64), [30, 40]);
+        let finished = tx.finish_signed();
+        cache.absorb(finished.fill);
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head.clone(), START_MS, Some(&cache));
+        assert_eq!(cards(&mut tx, 0, 64), [30, 40], "the removal kept in the cache");
+        let mut tx = Tx::new(bench.storage.as_ref(), &bench.center_key, head, START_MS);
+        assert_eq!(cards(&mut tx, 0, 64), [20, 25, 30, 40], "storage, without the cache");
+    }
+
+    #[test]
+    fn a_prefix_of_more_records_than_the_cache_keeps_is_scanned_from_storage() {
+        use crate::storage::ledger_records::{LiveCard, family};
+        let bench = Bench::new();
+        let member = denbun_protocol::header::MemberNumber::new(7).unwrap();
+        let mut batch = WriteBatch::default();
+        for card in 1..=PREFIX_RECORDS_MAX as u64 + 1 {
+            batch.push(Write::LedgerPut(LiveCard { member, card_number: card }.into()));
+        }
+        bench.storage.commit(&batch).unwrap();
+        let prefix = LedgerKey::family_with(family::LIVE_CARD, &member);
+        let cache = Cache::default();
+        let head = bench.storage.journal_head().unwrap();
+        let mut tx = Tx::with_cache(bench.storage.as_ref(), &bench.center_key, head, START_MS, Some(&cache));
+        let scanned: Vec<LiveCard> = tx.ledger_scan_prefix_as(&prefix, &LedgerKey::live_card(member, 3), 2).unwrap();
+        assert_eq!(scanned.iter().map(|card| card.card_number).collect::<Vec<_>>(), [3, 4]);
+        let finished = tx.finish_signed();
+        assert!(finished.fill.prefixes_read.is_empty(), "too many records to hold whole");
     }
 }
