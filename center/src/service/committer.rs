@@ -338,8 +338,9 @@ impl Committer {
 const GROUPS_IN_FLIGHT_MAX: usize = 8;
 
 /// Writes per telegram the first group's batch is sized for (a payment
-/// makes about 18: journal entries, notice, idempotency, ledger records).
-const WRITES_PER_TELEGRAM_FIRST: usize = 18;
+/// makes about 12: journal entries, notice, idempotency, its own ledger
+/// records, and its share of the records a group writes once).
+const WRITES_PER_TELEGRAM_FIRST: usize = 12;
 
 /// The most writes per telegram a batch is sized for: a rare telegram that
 /// writes hundreds (a catalog of many items) must not size the next group's

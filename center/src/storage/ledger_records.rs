@@ -1012,6 +1012,12 @@ impl LedgerKey {
         &self.0
     }
 
+    /// A key again from the bytes of one made here ([`LedgerKey::as_bytes`]),
+    /// as a group's overlay keeps them.
+    pub(crate) fn from_written(bytes: Vec<u8>) -> Self {
+        LedgerKey(bytes)
+    }
+
     /// An account.
     pub fn account(account: AccountId) -> Self {
         key!(family::ACCOUNT, account)
