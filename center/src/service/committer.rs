@@ -43,7 +43,9 @@ use super::signing::SigningPool;
 use super::tx::{Finished, Origin, Tx};
 use crate::config::Config;
 use crate::flows::{self, Decision, FlowContext};
-use crate::storage::{IdempotencyRecord, JournalDirection, JournalHead, Storage, StorageError, Write, WriteBatch};
+use crate::storage::{
+    IdempotencyRecord, JournalDirection, JournalHead, LedgerRecord, Storage, StorageError, Write, WriteBatch,
+};
 
 /// What a connection hands the committer.
 pub enum Inbound {
@@ -110,10 +112,12 @@ struct Applied {
     jobs: Vec<Job>,
     /// One per job (none for [`Inbound::Record`]).
     answers: Vec<Option<Reply>>,
-    /// What the group wrote: letters and bank transfer files are written
-    /// from it once it is durable, and its notices raise the durable notice
-    /// sequence.
-    batch: WriteBatch,
+    /// What of the group's writes acts once it is durable: its letters
+    /// and bank transfer files, written out as files.
+    files: Vec<Write>,
+    /// The newest notice the group put in a mailbox: the durable notice
+    /// sequence rises to it.
+    newest_notice: Option<u64>,
     notified: BTreeSet<PartyId>,
     now_ms: u64,
     /// Already durable (the committer synced it itself, with a backup
@@ -154,6 +158,8 @@ impl Committer {
             .spawn(move || flusher.run(applied))
             .map_err(|error| StorageError::Io(format!("could not start the flusher thread: {error}")))?;
         let signing = SigningPool::new(&self.signing_key);
+        // The last group's batch, emptied, for the next group's writes.
+        let mut buffer = Vec::new();
         let mut group = Vec::with_capacity(group_max);
         while let Some(first) = jobs.blocking_recv() {
             group.push(first);
@@ -164,14 +170,19 @@ impl Committer {
                 }
             }
             let expected = group.len().saturating_mul(writes_per_telegram);
-            let (applied, new_head) =
-                self.apply_group(std::mem::take(&mut group), head, expected, &mut cache, &signing);
+            let (applied, new_head) = self.apply_group(
+                std::mem::take(&mut group),
+                head,
+                (std::mem::take(&mut buffer), expected),
+                &mut cache,
+                &signing,
+            );
             head = new_head;
-            if let Some(applied) = applied {
+            if let Some((applied, writes)) = applied {
                 if !applied.jobs.is_empty() {
-                    writes_per_telegram =
-                        applied.batch.writes.len().div_ceil(applied.jobs.len()).clamp(1, WRITES_PER_TELEGRAM_MAX);
+                    writes_per_telegram = writes.len().div_ceil(applied.jobs.len()).clamp(1, WRITES_PER_TELEGRAM_MAX);
                 }
+                buffer = writes;
                 if to_flusher.send(applied).is_err() {
                     break;
                 }
@@ -181,20 +192,22 @@ impl Committer {
         flusher.join().map_err(|_| StorageError::Io("the flusher thread panicked".to_owned()))?
     }
 
-    /// Applies one group to storage. Returns it for the flusher (none when
-    /// it was refused here) and the journal head after it (unchanged when it
-    /// was refused).
+    /// Applies one group to storage, its writes in `buffer` (an earlier
+    /// group's, emptied) with room for `expected_writes`. Returns it for the
+    /// flusher with its batch's writes, for the next group's buffer (none
+    /// when it was refused here), and the journal head after it (unchanged
+    /// when it was refused).
     fn apply_group(
         &self,
         group: Vec<Job>,
         head: JournalHead,
-        expected_writes: usize,
+        (buffer, expected_writes): (Vec<Write>, usize),
         cache: &mut Cache,
         signing: &SigningPool,
-    ) -> (Option<Applied>, JournalHead) {
+    ) -> (Option<(Applied, Vec<Write>)>, JournalHead) {
         let now_ms = (self.clock)();
         let mut tx = Tx::with_cache(self.storage.as_ref(), &self.signing_key, head.clone(), now_ms, Some(cache))
-            .expecting_writes(expected_writes)
+            .writing_into(buffer, expected_writes)
             .signing_later(signing);
         let mut answers = Vec::with_capacity(group.len());
         let mut failure = None;
@@ -228,8 +241,10 @@ impl Committer {
             return (None, head);
         }
         cache.absorb(fill);
-        let applied = Applied { jobs: group, answers, batch, notified, now_ms, durable };
-        (Some(applied), new_head)
+        let mut writes = batch.writes;
+        let (files, newest_notice) = after_durable(&mut writes);
+        let applied = Applied { jobs: group, answers, files, newest_notice, notified, now_ms, durable };
+        (Some((applied, writes)), new_head)
     }
 
     /// Applies the group's batch. With a backup location: ships it first and
@@ -377,24 +392,16 @@ impl Flusher {
     /// Answers one durable group, signals its notices' recipients, and
     /// writes its letter and bank transfer files.
     fn answer(&self, group: Applied) {
-        let Applied { jobs, answers, batch, notified, now_ms, .. } = group;
+        let Applied { jobs, answers, files, newest_notice, notified, now_ms, .. } = group;
         fail::fail_point!("committer.before_answer", |_| {
             tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
         });
-        self.write_letter_files(&batch.writes);
+        self.write_letter_files(&files);
         if let Some(directory) = &self.payout_directory {
-            crate::ledger::export::write_files(directory, &batch.writes);
+            crate::ledger::export::write_files(directory, &files);
         }
         // Before the answers: a terminal that has its answer may fetch its
         // mailbox at once and must find the group's notices sendable.
-        let newest_notice = batch
-            .writes
-            .iter()
-            .filter_map(|write| match write {
-                Write::MailboxPut(notice) => Some(notice.sequence),
-                _ => None,
-            })
-            .max();
         if let Some(sequence) = newest_notice {
             self.registry.notices_durable_up_to(sequence);
         }
@@ -440,6 +447,22 @@ impl Flusher {
             }
         }
     }
+}
+
+/// Empties an applied group's `writes` (keeping their memory for the next
+/// group) and returns what acts once the group is durable: its letters
+/// and bank transfer files, and the newest notice it put in a mailbox.
+fn after_durable(writes: &mut Vec<Write>) -> (Vec<Write>, Option<u64>) {
+    let mut files = Vec::new();
+    let mut newest_notice = None;
+    for write in writes.drain(..) {
+        match write {
+            Write::MailboxPut(notice) => newest_notice = newest_notice.max(Some(notice.sequence)),
+            Write::Letter(_) | Write::LedgerPut(LedgerRecord::ExportFile(_)) => files.push(write),
+            _ => {}
+        }
+    }
+    (files, newest_notice)
 }
 
 fn reject(
