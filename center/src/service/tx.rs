@@ -126,21 +126,18 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Reserves room for `writes` writes in the group's batch. A write is
-    /// 264 bytes and a payment makes about 12, so a group of 175 payments
-    /// holds about 550 KB of them; growing the batch by doubling copied them
-    /// again at every step (2–3% of the center's samples, in `grow_one`).
-    pub fn expecting_writes(self, writes: usize) -> Self {
-        self.writing_into(Vec::new(), writes)
-    }
-
-    /// [`Tx::expecting_writes`] into `buffer`, an earlier group's emptied
-    /// batch, so that a group in flight holds only its own writes' memory
-    /// and not a new reservation as well. Measured: about 40 MB less
-    /// resident at the end of 8-s runs at 256 terminals, in four pairs out of
-    /// four; the rate did not move beyond the noise (the fresh pages the
-    /// reservation faulted in, 1% of the center's samples, went to other
-    /// allocations while the heap grows with sled's cache).
+    /// Writes the group's batch into `buffer`, an earlier group's emptied
+    /// batch, with room for `writes` writes.
+    ///
+    /// The room: a write is 264 bytes and a payment makes about 12, so a
+    /// group of 175 payments holds about 550 KB of them; growing the batch
+    /// by doubling copied them again at every step (2–3% of the center's
+    /// samples, in `grow_one`). The buffer: a group in flight holds only its
+    /// own writes' memory, not a new reservation as well. Measured: about
+    /// 40 MB less resident at the end of 8-s runs at 256 terminals, in four
+    /// pairs out of four; the rate did not move beyond the noise (the fresh
+    /// pages the reservation faulted in, 1% of the center's samples, went to
+    /// other allocations while the heap grows with sled's cache).
     pub fn writing_into(mut self, mut buffer: Vec<Write>, writes: usize) -> Self {
         buffer.clear();
         buffer.reserve(writes);
