@@ -466,7 +466,9 @@ impl<'a> Tx<'a> {
     /// With the committer's cache, the prefix's committed records are read
     /// whole from storage once and then kept by the cache
     /// ([`Cache::prefix`]) as long as there are at most
-    /// [`PREFIX_RECORDS_MAX`] of them; a larger prefix is scanned as usual.
+    /// [`PREFIX_RECORDS_MAX`] of them. A larger prefix is scanned as usual,
+    /// after the bounded read that found it larger (a member holding more
+    /// than 64 cards with value left pays that read at every payment).
     pub fn ledger_scan_prefix_as<T: LedgerType>(
         &mut self,
         prefix: &LedgerKey,
