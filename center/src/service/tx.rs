@@ -479,31 +479,27 @@ impl<'a> Tx<'a> {
         if self.cache.is_none() || range.start >= range.end || limit == 0 {
             return self.ledger_scan_as(&range, ScanOrder::Ascending, limit);
         }
-        let held = self
+        let held = self.cache.and_then(|cache| cache.prefix(prefix.as_bytes())).is_some()
+            || self.read.prefixes_read.contains_key(prefix.as_bytes());
+        if !held {
+            let whole = LedgerRange::from_within(prefix.clone(), prefix.clone());
+            let committed = self.storage.ledger_scan(&whole, ScanOrder::Ascending, PREFIX_RECORDS_MAX + 1)?;
+            if committed.len() > PREFIX_RECORDS_MAX {
+                return self.ledger_scan_as(&range, ScanOrder::Ascending, limit);
+            }
+            let records: PrefixRecords =
+                committed.into_iter().map(|record| (record.key().as_bytes().to_vec(), record)).collect();
+            self.read.prefixes_read.insert(prefix.as_bytes().to_vec(), records);
+        }
+        let committed = self
             .cache
             .and_then(|cache| cache.prefix(prefix.as_bytes()))
-            .or_else(|| self.read.prefixes_read.get(prefix.as_bytes()));
-        let mut merged: BTreeMap<Vec<u8>, LedgerRecord> = match held {
-            Some(records) => records
-                .range(range.start.clone()..range.end.clone())
-                .map(|(key, record)| (key.clone(), record.clone()))
-                .collect(),
-            None => {
-                let whole = LedgerRange::from_within(prefix.clone(), prefix.clone());
-                let committed = self.storage.ledger_scan(&whole, ScanOrder::Ascending, PREFIX_RECORDS_MAX + 1)?;
-                if committed.len() > PREFIX_RECORDS_MAX {
-                    return self.ledger_scan_as(&range, ScanOrder::Ascending, limit);
-                }
-                let records: PrefixRecords =
-                    committed.into_iter().map(|record| (record.key().as_bytes().to_vec(), record)).collect();
-                let within = records
-                    .range(range.start.clone()..range.end.clone())
-                    .map(|(key, record)| (key.clone(), record.clone()))
-                    .collect();
-                self.read.prefixes_read.insert(prefix.as_bytes().to_vec(), records);
-                within
-            }
-        };
+            .or_else(|| self.read.prefixes_read.get(prefix.as_bytes()))
+            .expect("the prefix is held by the cache or was just read whole");
+        let mut merged: BTreeMap<Vec<u8>, LedgerRecord> = committed
+            .range(range.start.clone()..range.end.clone())
+            .map(|(key, record)| (key.clone(), record.clone()))
+            .collect();
         for (key, record) in self.ledger.range(range.start.clone()..range.end.clone()) {
             match record {
                 Some(record) => merged.insert(key.clone(), record.clone()),
