@@ -202,7 +202,7 @@ pub trait Wire: Sized {
 /// are written without growing the vector five or six times from empty
 /// (those reallocations were about 2% of the center's samples under
 /// payments). A larger value grows from here as usual.
-pub const ENCODING_CAPACITY: usize = 256;
+pub(crate) const ENCODING_CAPACITY: usize = 256;
 
 /// Encodes one value into a new vector.
 pub fn encode_to_vec<T: Wire>(value: &T) -> Vec<u8> {
