@@ -571,6 +571,7 @@ fn serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name(CENTER_THREAD_NAME)
+        .max_blocking_threads(server::BLOCKING_THREADS_MAX)
         .build()
         .map_err(fail)?;
     let (center, committer) = Center::start(config, keys, storage, Some(directory.to_owned())).map_err(fail)?;

@@ -353,6 +353,7 @@ fn serve(data: &Path, listen: Option<std::net::SocketAddr>, backup_dir: Option<&
     let storage: Arc<dyn Storage> = Arc::new(open_storage(data, "serving")?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(denbun_center::server::BLOCKING_THREADS_MAX)
         .build()
         .map_err(|error| format!("cannot start the runtime: {error}"))?;
     let listen_address = config.listen;

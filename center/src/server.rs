@@ -36,6 +36,15 @@ use crate::service::tx::Origin;
 use crate::service::{Center, now_ms};
 use crate::storage::JournalDirection;
 
+/// Threads the center's runtime may start for blocking work, its storage
+/// reads off the async workers (register entries, mailboxes). Each is a
+/// short sled read, so more threads than this only queue for the same
+/// cores, and each thread the pool ever started keeps its allocator's
+/// memory: with tokio's default of 512, the sign-ons of 256 terminals left
+/// over a hundred such threads, about 200 MB of the center's resident
+/// memory (docs/performance.md, "Fifth sitting of 2026-12-05").
+pub const BLOCKING_THREADS_MAX: usize = 8;
+
 /// Shared caps and rate limiters.
 struct Gate {
     connections: Arc<Semaphore>,
