@@ -32,9 +32,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::service::committer::{Inbound, Reply};
+use crate::service::registry::Inbox;
 use crate::service::tx::Origin;
 use crate::service::{Center, now_ms};
-use crate::storage::JournalDirection;
+use crate::storage::{JournalDirection, MailboxNotice};
 
 /// Threads the center's runtime may start for blocking work, its storage
 /// reads off the async workers (register entries, mailboxes). Each is a
@@ -198,7 +199,17 @@ async fn serve_connection(
     origin.handshake_hash = transport.handshake_hash();
     let live_center = center.clone();
     let _counted = live_center.live().connection_opened();
-    let mut connection = Connection { center, gate, origin, reader, transport, signed_on: None, notices_sent_up_to: 0 };
+    let mut connection = Connection {
+        center,
+        gate,
+        origin,
+        reader,
+        transport,
+        signed_on: None,
+        notices_sent_up_to: 0,
+        inbox: Arc::new(Inbox::default()),
+        caught_up: false,
+    };
     if over_cap {
         let message = "too many connections; try again in a minute";
         connection.refuse_and_close(&[], RejectReason::Busy, message).await;
@@ -237,6 +248,11 @@ struct Connection {
     transport: Transport,
     signed_on: Option<PartyId>,
     notices_sent_up_to: u64,
+    /// Where the flusher puts this session's notices once they are durable.
+    inbox: Arc<Inbox>,
+    /// Every notice its mailbox held was sent by the last mailbox read, so
+    /// the inbox alone holds what came since.
+    caught_up: bool,
 }
 
 impl Connection {
@@ -253,7 +269,7 @@ impl Connection {
                 biased;
                 _ = stop.changed() => return,
                 Some(()) = signals.recv() => {
-                    if let Err(error) = self.deliver_notices(false, MAILBOX_BATCH_MAX).await {
+                    if let Err(error) = self.deliver_new_notices().await {
                         tracing::info!(peer = %self.origin.peer, %error, "line failed while delivering notices");
                         return;
                     }
@@ -323,7 +339,7 @@ impl Connection {
                     self.signed_on = Some(party);
                     idle_deadline = Instant::now() + limits.idle_timeout();
                     if let Some(sender) = signal_sender.take() {
-                        self.center.registry().sign_on(party, self.origin.session, sender);
+                        self.center.registry().sign_on(party, self.origin.session, self.inbox.clone(), sender);
                     }
                     self.deliver_notices(false, MAILBOX_BATCH_MAX).await
                 }
@@ -479,7 +495,23 @@ impl Connection {
             && Some(telegram.sender()) == self.signed_on
     }
 
-    /// Sends waiting notices of the signed-on party, oldest first.
+    /// Sends the notices that became durable since the last ones: from the
+    /// inbox once the session has caught up with its mailbox, else (or when
+    /// the inbox overflowed) from the mailbox in storage.
+    async fn deliver_new_notices(&mut self) -> Result<(), LineError> {
+        if self.caught_up {
+            match self.inbox.take() {
+                Some(mut notices) => {
+                    notices.sort_by_key(|notice| notice.sequence);
+                    notices.retain(|notice| notice.sequence > self.notices_sent_up_to);
+                    return self.send_notices(notices).await;
+                }
+                None => self.caught_up = false,
+            }
+        }
+        self.deliver_notices(false, MAILBOX_BATCH_MAX).await
+    }
+
     /// Sends at most `limit` waiting notices, oldest first: all of them again
     /// (`from_start`, a fetch) or those not yet sent in this session.
     async fn deliver_notices(&mut self, from_start: bool, limit: usize) -> Result<(), LineError> {
@@ -487,6 +519,9 @@ impl Connection {
         let after = if from_start { 0 } else { self.notices_sent_up_to };
         let storage = self.center.storage().clone();
         let limit = limit.min(MAILBOX_BATCH_MAX);
+        // Emptied before the read: a notice put in the inbox after this was
+        // durable after it too, so the read or the inbox has every notice.
+        let _ = self.inbox.take();
         let notices = tokio::task::spawn_blocking(move || storage.mailbox(party, after, limit))
             .await
             .unwrap_or_else(|_| Ok(Vec::new()));
@@ -494,15 +529,24 @@ impl Connection {
             Ok(notices) => notices,
             Err(error) => {
                 tracing::error!(%error, "mailbox read failed; notices stay for the next sign-on");
+                self.caught_up = false;
                 return Ok(());
             }
         };
+        // Fewer than asked for: the mailbox had no more after `after`.
+        self.caught_up = notices.len() < limit;
         // A notice above this sequence is applied but not durable yet: its
-        // group's flush is still running, and its signal follows the flush.
+        // group's flush is still running, and the inbox gets it after.
         let durable = self.center.registry().durable_notice_sequence();
-        let mut sealed = Vec::new();
+        let durable_notices: Vec<_> = notices.into_iter().take_while(|notice| notice.sequence <= durable).collect();
+        self.send_notices(durable_notices).await
+    }
+
+    /// Seals `notices` (durable, oldest first) and sends them in one write.
+    async fn send_notices(&mut self, notices: Vec<MailboxNotice>) -> Result<(), LineError> {
+        let mut sealed = Vec::with_capacity(notices.len());
         let mut sent_up_to = self.notices_sent_up_to;
-        for notice in notices.into_iter().take_while(|notice| notice.sequence <= durable) {
+        for notice in notices {
             sealed.push(self.transport.seal(notice.telegram.as_slice())?);
             sent_up_to = sent_up_to.max(notice.sequence);
         }

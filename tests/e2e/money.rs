@@ -22,7 +22,7 @@ use denbun_client::vault::{NewVault, UnlockedVault, Vault, VaultConfig};
 use denbun_protocol::header::{Code, MemberNumber, PartyId, StoreNumber};
 use denbun_protocol::identity::CenterIdentity;
 use denbun_protocol::keyfile::{Password, Profile};
-use denbun_protocol::limits::{DELIVERY_CHUNK_BYTES_MAX, DELIVERY_PLAINTEXT_CHUNK_BYTES};
+use denbun_protocol::limits::{DELIVERY_CHUNK_BYTES_MAX, DELIVERY_PLAINTEXT_CHUNK_BYTES, MAILBOX_BATCH_MAX};
 use denbun_protocol::reject::RejectReason;
 use denbun_protocol::sign::Signer;
 use denbun_protocol::telegram::{
@@ -821,6 +821,55 @@ async fn a_repeated_payment_instruction_is_answered_again_and_debits_once() {
     let sales = store.notices().await;
     assert_eq!(sales.iter().filter(|notice| matches!(notice.body(), Body::PaymentNotice(_))).count(), 1);
     center.assert_audit_passes();
+}
+
+/// A store's session gets every payment notice once and in order: the
+/// first burst from its mailbox at sign-on (more wait than one burst
+/// holds), the rest from the mailbox at the next notice, and from then on
+/// each one as its group becomes durable, without reading the mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_gets_every_payment_notice_once_in_order_from_sign_on_to_live() {
+    const WAITING: usize = MAILBOX_BATCH_MAX + 6;
+    const LIVE: usize = 3;
+    let mut center = start_center().await;
+    let (_operator, mut store, mut member) = shop(&mut center, vec![service(1, "Tea", 100)], 20_000).await;
+    // The registration session may be signed on too; it must not hold the line.
+    store.session.ignore_notices().await.unwrap();
+    let store_number = store.store_number();
+    let mut paid = Vec::new();
+    for _ in 0..WAITING {
+        paid.push(member.buy(store_number, &[(1, 1)]).await.unwrap().0);
+    }
+
+    let session = store.signed_on().await;
+    let mut received = Vec::new();
+    // One burst at sign-on, from the mailbox.
+    take_payment_notices(&session, MAILBOX_BATCH_MAX, &mut received).await;
+    assert_eq!(received, paid[..MAILBOX_BATCH_MAX]);
+    // The next payment's notice brings the rest of the mailbox with it.
+    paid.push(member.buy(store_number, &[(1, 1)]).await.unwrap().0);
+    take_payment_notices(&session, WAITING + 1 - MAILBOX_BATCH_MAX, &mut received).await;
+    assert_eq!(received, paid);
+    // Caught up: each new notice comes on its own.
+    for _ in 0..LIVE {
+        paid.push(member.buy(store_number, &[(1, 1)]).await.unwrap().0);
+        take_payment_notices(&session, 1, &mut received).await;
+        assert_eq!(received, paid);
+    }
+    center.assert_audit_passes();
+}
+
+/// Waits for `count` payment notices on `session` and keeps their
+/// transaction numbers.
+async fn take_payment_notices(session: &Session, count: usize, received: &mut Vec<u64>) {
+    for _ in 0..count {
+        let notice = tokio::time::timeout(std::time::Duration::from_secs(20), session.next_notice())
+            .await
+            .expect("the notice arrives")
+            .unwrap();
+        let Body::PaymentNotice(payment) = notice.body() else { panic!("{:?}", notice.body()) };
+        received.push(payment.transaction_number);
+    }
 }
 
 async fn refund(

@@ -44,7 +44,8 @@ use super::tx::{Finished, Origin, Tx};
 use crate::config::Config;
 use crate::flows::{self, Decision, FlowContext};
 use crate::storage::{
-    IdempotencyRecord, JournalDirection, JournalHead, LedgerRecord, Storage, StorageError, Write, WriteBatch,
+    IdempotencyRecord, JournalDirection, JournalHead, LedgerRecord, MailboxNotice, Storage, StorageError, Write,
+    WriteBatch,
 };
 
 /// What a connection hands the committer.
@@ -115,9 +116,10 @@ struct Applied {
     /// What of the group's writes acts once it is durable: its letters
     /// and bank transfer files, written out as files.
     files: Vec<Write>,
-    /// The newest notice the group put in a mailbox: the durable notice
-    /// sequence rises to it.
-    newest_notice: Option<u64>,
+    /// The notices the group put in mailboxes, in the order it put them:
+    /// once durable they go to their recipients' sessions, and the durable
+    /// notice sequence rises to the newest.
+    notices: Vec<MailboxNotice>,
     notified: BTreeSet<PartyId>,
     now_ms: u64,
     /// Already durable (the committer synced it itself, with a backup
@@ -242,8 +244,8 @@ impl Committer {
         }
         cache.absorb(fill);
         let mut writes = batch.writes;
-        let (files, newest_notice) = after_durable(&mut writes);
-        let applied = Applied { jobs: group, answers, files, newest_notice, notified, now_ms, durable };
+        let (files, notices) = after_durable(&mut writes);
+        let applied = Applied { jobs: group, answers, files, notices, notified, now_ms, durable };
         (Some((applied, writes)), new_head)
     }
 
@@ -392,7 +394,7 @@ impl Flusher {
     /// Answers one durable group, signals its notices' recipients, and
     /// writes its letter and bank transfer files.
     fn answer(&self, group: Applied) {
-        let Applied { jobs, answers, files, newest_notice, notified, now_ms, .. } = group;
+        let Applied { jobs, answers, files, notices, notified, now_ms, .. } = group;
         fail::fail_point!("committer.before_answer", |_| {
             tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
         });
@@ -402,7 +404,7 @@ impl Flusher {
         }
         // Before the answers: a terminal that has its answer may fetch its
         // mailbox at once and must find the group's notices sendable.
-        if let Some(sequence) = newest_notice {
+        if let Some(sequence) = notices.iter().map(|notice| notice.sequence).max() {
             self.registry.notices_durable_up_to(sequence);
         }
         for (job, reply) in jobs.iter().zip(&answers) {
@@ -416,7 +418,9 @@ impl Flusher {
             }
         }
         for party in notified {
-            self.registry.notify(party);
+            let theirs: Vec<MailboxNotice> =
+                notices.iter().filter(|notice| notice.recipient == party).cloned().collect();
+            self.registry.deliver(party, theirs);
         }
     }
 
@@ -451,18 +455,18 @@ impl Flusher {
 
 /// Empties an applied group's `writes` (keeping their memory for the next
 /// group) and returns what acts once the group is durable: its letters
-/// and bank transfer files, and the newest notice it put in a mailbox.
-fn after_durable(writes: &mut Vec<Write>) -> (Vec<Write>, Option<u64>) {
+/// and bank transfer files, and the notices it put in mailboxes.
+fn after_durable(writes: &mut Vec<Write>) -> (Vec<Write>, Vec<MailboxNotice>) {
     let mut files = Vec::new();
-    let mut newest_notice = None;
+    let mut notices = Vec::new();
     for write in writes.drain(..) {
         match write {
-            Write::MailboxPut(notice) => newest_notice = newest_notice.max(Some(notice.sequence)),
+            Write::MailboxPut(notice) => notices.push(notice),
             Write::Letter(_) | Write::LedgerPut(LedgerRecord::ExportFile(_)) => files.push(write),
             _ => {}
         }
     }
-    (files, newest_notice)
+    (files, notices)
 }
 
 fn reject(
