@@ -24,7 +24,7 @@
 //! Both run on their own OS threads, so storage calls never block the async
 //! workers.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -120,7 +120,6 @@ struct Applied {
     /// once durable they go to their recipients' sessions, and the durable
     /// notice sequence rises to the newest.
     notices: Vec<MailboxNotice>,
-    notified: BTreeSet<PartyId>,
     now_ms: u64,
     /// Already durable (the committer synced it itself, with a backup
     /// location, or it wrote nothing).
@@ -222,7 +221,7 @@ impl Committer {
                 }
             }
         }
-        let Finished { batch, head: new_head, notified, fill, signatures } = tx.finish_signed();
+        let Finished { batch, head: new_head, fill, signatures, .. } = tx.finish_signed();
         for reply in answers.iter_mut().flatten() {
             signatures.seal(&mut reply.answer);
         }
@@ -245,7 +244,7 @@ impl Committer {
         cache.absorb(fill);
         let mut writes = batch.writes;
         let (files, notices) = after_durable(&mut writes);
-        let applied = Applied { jobs: group, answers, files, notices, notified, now_ms, durable };
+        let applied = Applied { jobs: group, answers, files, notices, now_ms, durable };
         (Some((applied, writes)), new_head)
     }
 
@@ -394,7 +393,7 @@ impl Flusher {
     /// Answers one durable group, signals its notices' recipients, and
     /// writes its letter and bank transfer files.
     fn answer(&self, group: Applied) {
-        let Applied { jobs, answers, files, notices, notified, now_ms, .. } = group;
+        let Applied { jobs, answers, files, notices, now_ms, .. } = group;
         fail::fail_point!("committer.before_answer", |_| {
             tracing::warn!("failpoint committer.before_answer: the group is durable, its answers are dropped");
         });
@@ -417,9 +416,11 @@ impl Flusher {
                 let _ = sender.send(reply);
             }
         }
-        for party in notified {
-            let theirs: Vec<MailboxNotice> =
-                notices.iter().filter(|notice| notice.recipient == party).cloned().collect();
+        let mut by_recipient: BTreeMap<PartyId, Vec<MailboxNotice>> = BTreeMap::new();
+        for notice in notices {
+            by_recipient.entry(notice.recipient).or_default().push(notice);
+        }
+        for (party, theirs) in by_recipient {
             self.registry.deliver(party, theirs);
         }
     }
