@@ -86,7 +86,7 @@ fn group_commit(criterion: &mut Criterion) {
                     let sequence = tx.journal_in(&origin, request, true);
                     tx.journal_out(&origin, answer, sequence);
                 }
-                let (batch, _, _) = tx.finish();
+                let (batch, _) = tx.finish();
                 storage.commit(black_box(&batch)).expect("commit");
             })
         });
@@ -117,7 +117,7 @@ fn apply_and_commit(storage: &SledStorage, center: &SigningKey, context: &FlowCo
     let mut tx = Tx::new(storage, center, head, SENT_AT_MS);
     let decision = flows::apply(&mut tx, context, telegram).expect("storage works");
     assert!(matches!(decision, Decision::Answer(_)), "{:?} was refused: {decision:?}", telegram.code());
-    let (batch, _, _) = tx.finish();
+    let (batch, _) = tx.finish();
     storage.commit(&batch).expect("commit");
 }
 

@@ -708,7 +708,7 @@ fn seed_journal(
                 written += 1;
             }
         }
-        let (batch, new_head, _) = tx.finish();
+        let (batch, new_head) = tx.finish();
         storage.commit(&batch).map_err(fail)?;
         head = new_head;
     }

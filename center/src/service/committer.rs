@@ -221,7 +221,7 @@ impl Committer {
                 }
             }
         }
-        let Finished { batch, head: new_head, fill, signatures, .. } = tx.finish_signed();
+        let Finished { batch, head: new_head, fill, signatures } = tx.finish_signed();
         for reply in answers.iter_mut().flatten() {
             signatures.seal(&mut reply.answer);
         }

@@ -47,7 +47,6 @@ pub struct Tx<'a> {
     mailbox_added: BTreeMap<(PartyId, u64), MailboxNotice>,
     mailbox_removed: BTreeSet<(PartyId, u64)>,
     journal_head: JournalHead,
-    notified: BTreeSet<PartyId>,
     /// Money records this group wrote (`None`: removed), by key bytes, so
     /// scans merge them in key order with what is committed.
     ledger: BTreeMap<Vec<u8>, Option<LedgerRecord>>,
@@ -121,7 +120,6 @@ impl<'a> Tx<'a> {
             mailbox_added: BTreeMap::new(),
             mailbox_removed: BTreeSet::new(),
             journal_head,
-            notified: BTreeSet::new(),
             ledger: BTreeMap::new(),
         }
     }
@@ -340,7 +338,6 @@ impl<'a> Tx<'a> {
         };
         self.mailbox_added.insert((recipient, sequence), notice.clone());
         self.batch.push(Write::MailboxPut(notice));
-        self.notified.insert(recipient);
         Ok(())
     }
 
@@ -509,15 +506,10 @@ impl<'a> Tx<'a> {
         typed(merged.into_values().take(limit).collect())
     }
 
-    /// Recipients that got new notices in this group.
-    pub fn notified(&self) -> &BTreeSet<PartyId> {
-        &self.notified
-    }
-
     /// Splits into the batch to commit and the journal head after it.
-    pub fn finish(self) -> (WriteBatch, JournalHead, BTreeSet<PartyId>) {
+    pub fn finish(self) -> (WriteBatch, JournalHead) {
         let finished = self.finish_signed();
-        (finished.batch, finished.head, finished.notified)
+        (finished.batch, finished.head)
     }
 
     /// [`Tx::finish`], with what the group read and wrote for the
@@ -545,7 +537,7 @@ impl<'a> Tx<'a> {
         fill.parties.extend(self.parties);
         fill.ledger_written = self.ledger;
         fill.counters.extend(self.counters);
-        Finished { batch: self.batch, head: self.journal_head, notified: self.notified, fill, signatures }
+        Finished { batch: self.batch, head: self.journal_head, fill, signatures }
     }
 
     /// Signs the placeholders, seals every copy in the batch, and hashes the
@@ -584,8 +576,6 @@ pub struct Finished {
     pub batch: WriteBatch,
     /// The journal head after the batch.
     pub head: JournalHead,
-    /// Recipients that got new notices.
-    pub notified: BTreeSet<PartyId>,
     /// For the committer's cache.
     pub fill: CacheFill,
     /// For the answers the caller holds ([`Signatures::seal`]).
