@@ -8,7 +8,9 @@
 //! - idle: 10,000 signed-on idle sessions while 16 terminals echo;
 //! - start: the center's start with 10^6 journal entries;
 //! - sustained: 256 terminals paying for two minutes, the rate in the
-//!   window's first and last tenths, and the center's memory at its end.
+//!   window's first and last tenths, and the center's memory at its end;
+//! - repeated: 256 terminals paying, run after run (each its own center and
+//!   bound), so one run's luck with the machine's speed shows as such.
 //!
 //! The text between the `table` markers of the file is replaced; the rest
 //! of the file is left as it is.
@@ -45,6 +47,10 @@ pub struct TableOptions {
     pub sustained_terminals: usize,
     /// How long the sustained row pays (zero: no such row).
     pub sustained: Duration,
+    /// Terminals of the repeated payments rows.
+    pub repeated_terminals: usize,
+    /// How many times the payments run is repeated (zero: no such rows).
+    pub repeats: usize,
     /// Measured seconds per phase.
     pub measure: Duration,
     /// Warm-up per phase.
@@ -66,6 +72,8 @@ impl TableOptions {
             journal_entries: 1_000_000,
             sustained_terminals: 256,
             sustained: Duration::from_secs(120),
+            repeated_terminals: 256,
+            repeats: 6,
             measure: Duration::from_secs(8),
             warmup: Duration::from_secs(2),
             progress: true,
@@ -84,6 +92,8 @@ impl TableOptions {
             journal_entries: 10_000,
             sustained_terminals: 16,
             sustained: Duration::from_secs(4),
+            repeated_terminals: 16,
+            repeats: 2,
             measure: Duration::from_secs(2),
             warmup: Duration::from_millis(500),
             progress: true,
@@ -106,6 +116,8 @@ pub struct TableRuns {
     pub start: Option<RunReport>,
     /// Payments for minutes.
     pub sustained: Option<RunReport>,
+    /// The same payments run, one after another.
+    pub repeated: Vec<RunReport>,
 }
 
 /// Runs every row.
@@ -173,6 +185,12 @@ pub async fn run_table(table: &TableOptions) -> Result<TableRuns, RunError> {
             ..base.clone()
         };
         runs.sustained = Some(run(&options).await?);
+    }
+    for repeat in 1..=table.repeats {
+        eprintln!("table: {} terminals paying, run {repeat} of {}", table.repeated_terminals, table.repeats);
+        let options =
+            RunOptions { terminals: table.repeated_terminals, phases: vec![PhaseName::Payments], ..base.clone() };
+        runs.repeated.push(run(&options).await?);
     }
     Ok(runs)
 }
@@ -311,6 +329,7 @@ pub fn markdown(runs: &TableRuns, machine: &str, command: &str) -> String {
             }
         }
     }
+    repeated(&mut text, &runs.repeated);
     let _ = writeln!(text);
     let _ = writeln!(text, "| other figure | measured |");
     let _ = writeln!(text, "|---|---|");
@@ -368,6 +387,57 @@ pub fn markdown(runs: &TableRuns, machine: &str, command: &str) -> String {
     text
 }
 
+/// The repeated payments runs, one row each, then their median and range.
+fn repeated(text: &mut String, runs: &[RunReport]) {
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "| repeated: terminals | run | payments/s | bound/s | ratio to bound | center µs/payment | generator µs/payment |"
+    );
+    let _ = writeln!(text, "|---:|---:|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        let payments = phase(run, "payments").filter(|phase| phase.operations > 0);
+        let bound = payments.and_then(|phase| phase.bound.as_ref());
+        if let Some(bound) = bound {
+            ratios.push(bound.ratio);
+        }
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            run.terminals,
+            index + 1,
+            rate(payments),
+            bound.map_or("-".to_owned(), |bound| format!("{:.0}", bound.operations_per_second)),
+            bound.map_or("-".to_owned(), |bound| format!("{:.2}", bound.ratio)),
+            center_us(payments),
+            payments.map_or("-".to_owned(), |phase| format!("{:.0}", phase.generator_cpu.per_operation_us)),
+        );
+    }
+    match summary(&ratios) {
+        Some((median, low, high)) => {
+            let _ = writeln!(text, "| {} runs | | | | **median {median:.2}**, {low:.2}–{high:.2} | | |", ratios.len());
+        }
+        None => {
+            let _ = writeln!(text, "| {} runs | | waits on payments | | | | |", runs.len());
+        }
+    }
+}
+
+/// The median, lowest and highest of `values` (the median of an even
+/// count is the mean of the middle two).
+fn summary(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (&low, &high) = (sorted.first()?, sorted.last()?);
+    let middle = sorted.len() / 2;
+    let median = if sorted.len() % 2 == 1 { sorted[middle] } else { (sorted[middle - 1] + sorted[middle]) / 2.0 };
+    Some((median, low, high))
+}
+
 /// Replaces the text between the markers of `document` with `generated`.
 pub fn splice(document: &str, generated: &str) -> Option<String> {
     let begin = document.find(BEGIN_MARKER)? + BEGIN_MARKER.len();
@@ -391,6 +461,7 @@ pub fn machine_state() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::BoundUse;
 
     #[test]
     fn splicing_replaces_only_the_text_between_the_markers() {
@@ -408,6 +479,38 @@ mod tests {
         assert!(text.contains("| 16 | waits on payments |"), "{text}");
         assert!(text.contains("size on disk per million payments | waits on payments"), "{text}");
         assert!(text.contains("| 16 | - | waits on payments | - |"), "{text}");
+    }
+
+    #[test]
+    fn repeated_runs_show_each_ratio_and_their_median_and_range() {
+        assert_eq!(summary(&[]), None);
+        assert_eq!(summary(&[0.5]), Some((0.5, 0.5, 0.5)));
+        assert_eq!(summary(&[0.7, 0.5, 0.6]), Some((0.6, 0.5, 0.7)));
+        let (median, low, high) = summary(&[0.62, 0.55, 0.58, 0.66]).unwrap();
+        assert!((median - 0.6).abs() < 1e-9 && low == 0.55 && high == 0.66, "{median} {low} {high}");
+
+        let run_with = |rate: f64| {
+            let payments = PhaseReport {
+                phase: "payments".to_owned(),
+                operations: 40_000,
+                operations_per_second: rate,
+                bound: Some(BoundUse { operations_per_second: 8_000.0, threads: 2, ratio: rate / 8_000.0 }),
+                ..PhaseReport::default()
+            };
+            RunReport { terminals: 256, phases: vec![payments], ..RunReport::default() }
+        };
+        let runs = TableRuns {
+            repeated: vec![run_with(4_960.0), run_with(4_480.0), run_with(4_800.0)],
+            ..TableRuns::default()
+        };
+        let text = markdown(&runs, "a test machine", "denbun-bench table");
+        assert!(text.contains("| 256 | 1 | 4960 | 8000 | 0.62 | - | 0 |"), "{text}");
+        assert!(text.contains("| 256 | 2 | 4480 | 8000 | 0.56 | - | 0 |"), "{text}");
+        assert!(text.contains("| 3 runs | | | | **median 0.60**, 0.56–0.62 | | |"), "{text}");
+        let none =
+            TableRuns { repeated: vec![RunReport { terminals: 256, ..RunReport::default() }], ..TableRuns::default() };
+        let text = markdown(&none, "a test machine", "denbun-bench table");
+        assert!(text.contains("| 1 runs | | waits on payments |"), "{text}");
     }
 
     #[test]
