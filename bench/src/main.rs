@@ -176,7 +176,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// took about a quarter of the committer's profile. Against the build
 /// before the flusher and the caches, those changes alone gave -1% to +11%
 /// payments per second in alternating runs, and with mimalloc too +9% to
-/// +30% (docs/performance.md).
+/// +30% (docs/performance-history.md).
 /// The bench links the center in process too, and its own terminals
 /// allocate per telegram like any terminal would.
 #[global_allocator]

@@ -168,7 +168,7 @@ enum MailAction {
 /// took about a quarter of the committer's profile. Against the build
 /// before the flusher and the caches, those changes alone gave -1% to +11%
 /// payments per second in alternating runs, and with mimalloc too +9% to
-/// +30% (docs/performance.md).
+/// +30% (docs/performance-history.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -187,7 +187,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// flushes and 4,674 page faults as before; 0, 0 and 66 with purging off.
 /// In five alternating pairs of the bench (256 terminals) it settled more
 /// payments a second in every pair, 4.7–7.5% more in four of them (the
-/// fifth pair's other run was disturbed; docs/performance.md). What is
+/// fifth pair's other run was disturbed; docs/performance-history.md). What is
 /// left of the page faults is memory that grows (sled's cache). The cost:
 /// the resident memory stays at its high mark instead of shrinking after a
 /// burst (about 60 MB more in those runs).

@@ -43,7 +43,7 @@ use crate::storage::{JournalDirection, MailboxNotice};
 /// cores, and each thread the pool ever started keeps its allocator's
 /// memory: with tokio's default of 512, the sign-ons of 256 terminals left
 /// over a hundred such threads, about 200 MB of the center's resident
-/// memory (docs/performance.md, "Fifth sitting of 2026-12-05").
+/// memory (docs/performance-history.md, "Fifth sitting of 2026-12-05").
 pub const BLOCKING_THREADS_MAX: usize = 8;
 
 /// Shared caps and rate limiters.

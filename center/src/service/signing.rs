@@ -144,7 +144,7 @@ impl SigningPool {
         // A helper is woken for a run of telegrams, not for each: std's
         // condition variable makes a system call on every notify, whether or
         // not anyone waits, and a notify for every answer and every notice
-        // made about four futex calls a payment (docs/performance.md). The
+        // made about four futex calls a payment (docs/performance-history.md). The
         // helper signs the queue empty before it sleeps again.
         let wake = state.helpers_waiting > state.wakes_pending && state.queue.len() >= WAKE_AT_QUEUED;
         if wake {

@@ -6,7 +6,7 @@
 //! lands in, links the new version and splits the leaf every few inserts.
 //! A payment journals three telegrams and posts once, all under keys that
 //! only ever grow, so a group of 256 payments wrote about a thousand such
-//! keys (docs/performance.md, "what the durable write path costs"). Kept
+//! keys (docs/performance-history.md, "what the durable write path costs"). Kept
 //! as pages, the same group writes a few dozen.
 //!
 //! A page is stored under its first record's key (the group, such as the
