@@ -45,6 +45,16 @@ impl DraftKind {
         }
     }
 
+    /// The word on screen, as the editor's choice and the member's catalog
+    /// name the kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            DraftKind::MailOrder => "mail order",
+            DraftKind::Digital => "digital",
+            DraftKind::Service => "service",
+        }
+    }
+
     /// Reads the CSV word.
     pub fn from_word(word: &str) -> Option<DraftKind> {
         DraftKind::ALL.into_iter().find(|kind| kind.word() == word.trim())

@@ -8,6 +8,13 @@ use denbun_protocol::wire::Text;
 use crate::fixtures::*;
 
 #[test]
+fn unlock_names_what_a_store_signs() {
+    let mut app = App::new(Mode::Store, profile(), Some(center_view()), true);
+    type_text(&mut app, "secret");
+    snapshot!("store_unlock", app);
+}
+
+#[test]
 fn first_run_and_registration() {
     let mut app = App::new(Mode::Store, profile(), Some(center_view()), false);
     snapshot!("store_welcome", app);

@@ -123,7 +123,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                             app.error(format!(
                                 "Item {} is {}, not digital: report its shipment (s) instead.",
                                 line.item_id,
-                                item.kind.word()
+                                item.kind.label()
                             ));
                         }
                         _ => app.go(Screen::Form(Box::new(FormScreen {

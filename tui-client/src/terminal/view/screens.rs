@@ -284,8 +284,17 @@ pub fn render_body(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
                 ]),
                 TextLine::default(),
                 TextLine::from(Span::styled(
-                    "Password A opens your history and outbox, offline. Signed services (paying, topping up) ask \
-                     for password B when you first use them.",
+                    match app.mode {
+                        Mode::Member => {
+                            "Password A opens your history and outbox, offline. Signed services (paying, topping \
+                             up) ask for password B when you first use them."
+                        }
+                        Mode::Store => {
+                            "Password A opens your history and outbox, offline. Signed services (claims, \
+                             statements, publishing a catalog, shipping, refunds) ask for password B when you \
+                             first use them."
+                        }
+                    },
                     theme.dim(),
                 )),
             ];
@@ -505,7 +514,7 @@ pub fn render_body(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
                     vec![
                         item.item_id.to_string(),
                         item.title.clone(),
-                        item.kind.word().to_owned(),
+                        item.kind.label().to_owned(),
                         item.price_text(),
                         item.file
                             .as_deref()
@@ -1331,7 +1340,7 @@ fn order(app: &App, transaction_number: u64, selected: usize, frame: &mut Frame,
             vec![
                 line.item_id.to_string(),
                 draft.map_or("(not in your draft)".to_owned(), |item| item.title.clone()),
-                draft.map_or("".to_owned(), |item| item.kind.word().to_owned()),
+                draft.map_or("".to_owned(), |item| item.kind.label().to_owned()),
                 line.quantity.to_string(),
                 yen(line.unit_price.get()),
                 match app.transfers.get(&(transaction_number, line.item_id)) {
