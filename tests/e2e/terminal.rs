@@ -374,7 +374,7 @@ async fn a_member_registers_tops_up_buys_downloads_and_reads_the_history_offline
 const DEMO_WAIT: Duration = Duration::from_secs(120);
 
 #[test]
-fn the_demo_registers_everyone_opens_the_member_terminal_and_stops_its_center_on_quit() {
+fn the_demo_registers_everyone_opens_the_member_terminal_stops_its_center_on_quit_and_reopens() {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("demo");
     let (denbun, center) = (binary("denbun"), binary("denbun-center"));
@@ -414,4 +414,38 @@ fn the_demo_registers_everyone_opens_the_member_terminal_and_stops_its_center_on
     assert!(ended.contains("TERMINAL-ENDED status 0"), "{ended}");
     let log = std::fs::read_to_string(data.join("center.log")).unwrap();
     assert!(log.contains("denbun-center: stopped"), "the center stopped cleanly on SIGTERM:\n{log}");
+    let first_address = card_address(&data);
+
+    // The same command again reopens the kept demo: its center on a new
+    // port, which the member terminal finds through center.pub.
+    tmux.open(
+        "again",
+        &format!(
+            "{} demo --no-wait --data {}; echo TERMINAL-ENDED status $?; sleep 60",
+            denbun.display(),
+            data.display()
+        ),
+    );
+    tmux.wait_for("again", &["Demo: password A is"]);
+    let store_command = format!("--center {}", data.join("center/center.pub").display());
+    tmux.type_text("again", &password_a);
+    tmux.keys("again", &["Enter"]);
+    tmux.wait_for("again", &["M00000001 Hanako Yamada", "Balance   10,000 yen"]);
+    tmux.keys("again", &["g"]);
+    tmux.wait_for("again", &["● connected"]);
+    assert_ne!(card_address(&data), first_address, "the reopened center listens on a new port");
+    let readme = std::fs::read_to_string(data.join("README.txt")).unwrap();
+    assert!(readme.contains(&store_command), "the store commands find the center through center.pub:\n{readme}");
+    tmux.keys("again", &["q"]);
+    let ended = tmux.wait_ended("again");
+    assert!(ended.contains("TERMINAL-ENDED status 0"), "{ended}");
+    assert!(ended.contains("The demo stays in"), "{ended}");
+    let log = std::fs::read_to_string(data.join("center.log")).unwrap();
+    assert_eq!(log.matches("denbun-center: stopped").count(), 2, "both runs stopped cleanly:\n{log}");
+}
+
+/// The address the demo's center.pub names.
+fn card_address(data: &std::path::Path) -> String {
+    let card = std::fs::read_to_string(data.join("center/center.pub")).unwrap();
+    card.lines().find_map(|line| line.strip_prefix("address: ")).unwrap_or_default().to_owned()
 }

@@ -10,7 +10,9 @@
 //! and register; the stores publish catalogs (a digital item and a
 //! mail-order item each) and the member tops up, as far as the center offers
 //! those telegrams. Then the member terminal opens. When it quits, the
-//! center gets SIGTERM and stops cleanly.
+//! center gets SIGTERM and stops cleanly. A demo kept with `--data DIR` is
+//! reopened by the same command: its center starts again on a new port, and
+//! the terminals find it through `center.pub`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -57,8 +59,10 @@ pub const TOP_UP_YEN: u64 = 10_000;
 /// `denbun demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the demo in DIR (created; it must not hold a demo already) instead
-    /// of a temporary directory that is removed when the demo ends.
+    /// Keep the demo in DIR instead of a temporary directory that is removed
+    /// when the demo ends. A DIR that holds a demo kept this way is reopened:
+    /// its center starts again on a new free port and its member terminal
+    /// opens.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Do not wait for Enter before opening the member terminal.
@@ -396,7 +400,7 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
     let root = match &arguments.data {
         Some(directory) => {
             if directory.join("center").exists() {
-                return Err(format!("{} holds a demo already; choose another directory.", directory.display()));
+                return reopen(arguments, directory, &center_program, runtime);
             }
             make_directory(directory)?;
             directory.clone()
@@ -434,23 +438,9 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
     if !init.status.success() {
         return Err(format!("`{CENTER_PROGRAM} init` failed:\n{}", String::from_utf8_lossy(&init.stderr)));
     }
-    let log = root.join("center.log");
-    let log_file = std::fs::File::create(&log).map_err(|error| format!("Cannot write {}: {error}", log.display()))?;
-    let log_copy = log_file.try_clone().map_err(|error| error.to_string())?;
     step("Starting the center on a free loopback port…");
-    let child = Command::new(&center_program)
-        .arg("serve")
-        .arg("--data")
-        .arg(&data)
-        .env("DENBUN_CENTER_PASSPHRASE_FILE", &passphrase)
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_copy)
-        .spawn()
-        .map_err(|error| format!("Cannot start {}: {error}", center_program.display()))?;
-    let mut center_process = CenterProcess { child, log };
+    let (center_process, center) = start_center(&center_program, &data, &passphrase, &root.join("center.log"))?;
     let card = data.join(CARD_FILE_NAME);
-    let center = wait_for_center(&mut center_process, &card)?;
     step(&format!("The center listens on {} (fingerprint {}).", center.address, center.short_fingerprint()));
 
     let mut parties = vec![
@@ -562,7 +552,12 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
         banner.push_str(&format!("  {note}\n"));
     }
     let keep = if arguments.data.is_some() {
-        format!("The demo stays in {} after you quit.", root.display())
+        format!(
+            "The demo stays in {} after you quit; `{} demo --data {}` reopens it.",
+            root.display(),
+            shown_path(&exe),
+            root.display()
+        )
     } else {
         "Quitting the member terminal stops the center and removes the demo's directory.".to_owned()
     };
@@ -570,14 +565,12 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
     // The operator's commands find center.pub and operators/O001.key in the
     // center's directory by default.
     banner.push_str(&format!(
-        "\nFrom another shell, while the member terminal is open:\n\n  The store terminals:\n    {exe} store \\\n      \
-         --profile {}\n    {exe} store \\\n      --profile {}\n\n  \
+        "\nFrom another shell, while the member terminal is open:\n\n  The store terminals:\n{}\n  \
          The operator's tools (transfers to confirm, payouts, the mail queue):\n    cd {}\n    \
          export DENBUN_PASSWORD_A_FILE={}\n    export DENBUN_PASSWORD_B_FILE={}\n    \
          {center} funds pending\n    {center} payouts pending\n    {center} mail list --all\n\n  \
          The center's log: {}\n",
-        parties[1].profile.display(),
-        parties[2].profile.display(),
+        store_commands(&exe, &[&parties[1].profile, &parties[2].profile], &card),
         data.display(),
         operator_a.display(),
         operator_b.display(),
@@ -587,6 +580,33 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
     banner.push_str(&format!("\n{keep}\n"));
     let _ = std::fs::write(root.join("README.txt"), &banner);
     println!("{banner}");
+    let ended = if arguments.data.is_some() {
+        keep
+    } else {
+        "The demo center stopped and its directory was removed.".to_owned()
+    };
+    member_terminal(
+        arguments,
+        &member.profile,
+        &card,
+        (&member.password_a, &member.password_b),
+        center_process,
+        &ended,
+        runtime,
+    )
+}
+
+/// Waits for Enter (unless told not to, or not at a terminal), runs the
+/// member terminal, then stops the center and prints `ended`.
+fn member_terminal(
+    arguments: &DemoArgs,
+    profile: &Path,
+    card: &Path,
+    (password_a, password_b): (&str, &str),
+    mut center_process: CenterProcess,
+    ended: &str,
+    runtime: &Runtime,
+) -> Result<(), String> {
     if !arguments.no_wait && std::io::stdin().is_terminal() {
         print!("Press Enter to open the member terminal… ");
         let _ = std::io::stdout().flush();
@@ -595,22 +615,102 @@ pub fn run(arguments: &DemoArgs, runtime: &Runtime) -> Result<(), String> {
     }
     let options = TerminalOptions {
         mode: Mode::Member,
-        profile: member.profile.clone(),
-        card: Some(card.clone()),
+        profile: profile.to_owned(),
+        card: Some(card.to_owned()),
         address: None,
-        demo_note: Some(format!("Demo: password A is {}, password B is {}.", member.password_a, member.password_b)),
+        demo_note: Some(format!("Demo: password A is {password_a}, password B is {password_b}.")),
     };
     let result = run_terminal(options, runtime);
     println!("Stopping the demo center…");
     center_process.stop();
     drop(center_process);
-    println!(
-        "{}",
-        if arguments.data.is_some() {
-            keep
-        } else {
-            "The demo center stopped and its directory was removed.".to_owned()
-        }
-    );
+    println!("{ended}");
     result
+}
+
+/// Reopens a demo kept with `--data`: starts its center again (on a new
+/// free port, which it writes into `center.pub`) and opens its member
+/// terminal, which, like the store terminals below, finds the center
+/// through `center.pub` rather than the address its key file was made with.
+fn reopen(arguments: &DemoArgs, root: &Path, center_program: &Path, runtime: &Runtime) -> Result<(), String> {
+    let secrets = root.join("secrets");
+    let secret = |name: &str| {
+        std::fs::read_to_string(secrets.join(name)).map(|text| text.trim().to_owned()).map_err(|error| {
+            format!(
+                "{} holds a center but not the demo's {name} ({error}), so it is not a demo `denbun demo` kept; \
+                 choose another directory.",
+                root.display()
+            )
+        })
+    };
+    secret("center-passphrase")?;
+    let (password_a, password_b) = (secret("member-password-a")?, secret("member-password-b")?);
+    println!("Reopening the Denbun demo in {}", root.display());
+    let data = root.join("center");
+    let card = data.join(CARD_FILE_NAME);
+    // It names the port of the last run; the center writes it anew once it listens.
+    match std::fs::remove_file(&card) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("Cannot replace {}: {error}", card.display())),
+    }
+    step("Starting its center on a free loopback port…");
+    let (center_process, center) =
+        start_center(center_program, &data, &secrets.join("center-passphrase"), &root.join("center.log"))?;
+    step(&format!("The center listens on {} (fingerprint {}).", center.address, center.short_fingerprint()));
+    let exe = std::env::current_exe().map_err(|error| error.to_string())?;
+    println!(
+        "\nDenbun demo: {} at {}\n  the member's password A is {password_a}, password B {password_b}\n  \
+         every password is in {}\n\n\
+         From another shell, while the member terminal is open:\n\n  The store terminals:\n{}\n  \
+         {} says the rest.\n",
+        center.name,
+        center.address,
+        secrets.display(),
+        store_commands(&shown_path(&exe), &[&root.join("tea-house"), &root.join("kanda-books")], &card),
+        root.join("README.txt").display(),
+    );
+    let ended = format!("The demo stays in {}.", root.display());
+    member_terminal(arguments, &root.join("member"), &card, (&password_a, &password_b), center_process, &ended, runtime)
+}
+
+/// The commands that open the store terminals: each finds the center
+/// through `card`, so they still work once the demo is reopened on another
+/// port.
+fn store_commands(exe: &str, profiles: &[&Path], card: &Path) -> String {
+    profiles
+        .iter()
+        .map(|profile| {
+            format!("    {exe} store \\\n      --profile {} \\\n      --center {}\n", profile.display(), card.display())
+        })
+        .collect()
+}
+
+/// Starts `denbun-center serve` over `data`, its output appended to `log`,
+/// and waits until it listens.
+fn start_center(
+    program: &Path,
+    data: &Path,
+    passphrase: &Path,
+    log: &Path,
+) -> Result<(CenterProcess, CenterIdentity), String> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|error| format!("Cannot write {}: {error}", log.display()))?;
+    let log_copy = log_file.try_clone().map_err(|error| error.to_string())?;
+    let child = Command::new(program)
+        .arg("serve")
+        .arg("--data")
+        .arg(data)
+        .env("DENBUN_CENTER_PASSPHRASE_FILE", passphrase)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(log_copy)
+        .spawn()
+        .map_err(|error| format!("Cannot start {}: {error}", program.display()))?;
+    let mut center_process = CenterProcess { child, log: log.to_owned() };
+    let center = wait_for_center(&mut center_process, &data.join(CARD_FILE_NAME))?;
+    Ok((center_process, center))
 }
