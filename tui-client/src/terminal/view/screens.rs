@@ -1,10 +1,11 @@
 //! The body of each screen.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use denbun_protocol::telegram::{Body, CardAnswer, EntryKind, GuideTopic, ItemKind, Telegram};
 
@@ -44,19 +45,53 @@ fn table(frame: &mut Frame, area: Rect, spec: TableSpec<'_>, theme: Theme) {
     }
     let visible = usize::from(area.height.saturating_sub(3)).max(1);
     let first = selected.map_or(0, |selected| selected.saturating_sub(visible - 1));
-    let rows: Vec<Row> = rows
-        .into_iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(index, cells)| {
-            let row = Row::new(cells.into_iter().map(Cell::from).collect::<Vec<_>>());
-            if Some(index) == selected { row.style(theme.selected()) } else { row }
-        })
-        .collect();
+    // The columns as the table lays them out (inside the borders, one space
+    // apart), so that a cell too long for its column is cut with an ellipsis
+    // rather than silently: a cut number must not pass for a whole one.
+    let columns = Layout::horizontal(widths.clone()).flex(Flex::Start).spacing(1).split(Rect::new(
+        0,
+        0,
+        area.width.saturating_sub(2),
+        1,
+    ));
+    let rows: Vec<Row> =
+        rows.into_iter()
+            .enumerate()
+            .skip(first)
+            .take(visible)
+            .map(|(index, cells)| {
+                let cells = cells.into_iter().enumerate().map(|(column, text)| {
+                    Cell::from(fit(text, columns.get(column).map_or(u16::MAX, |rect| rect.width)))
+                });
+                let row = Row::new(cells.collect::<Vec<_>>());
+                if Some(index) == selected { row.style(theme.selected()) } else { row }
+            })
+            .collect();
     let header =
         Row::new(header.into_iter().map(|name| Cell::from(Span::styled(name, theme.title()))).collect::<Vec<_>>());
     frame.render_widget(Table::new(rows, widths).header(header).block(block(title, theme)).column_spacing(1), area);
+}
+
+/// `text` cut to `width` columns, its last one an ellipsis when it was cut.
+fn fit(text: String, width: u16) -> String {
+    let width = usize::from(width);
+    if text.width() <= width {
+        return text;
+    }
+    let mut cut = String::new();
+    let mut used = 0;
+    for character in text.chars() {
+        let columns = character.width().unwrap_or(0);
+        if used + columns + 1 > width {
+            break;
+        }
+        cut.push(character);
+        used += columns;
+    }
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
 }
 
 /// The title of a form screen.
@@ -1035,30 +1070,31 @@ fn balance(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         },
         theme,
     );
-    let pending = model::pending_top_ups(records)
-        .iter()
-        .map(|pending| {
-            vec![
-                short_date(pending.asked_on),
-                pending.reference.clone(),
-                yen(pending.amount_yen),
-                pending.instructions.clone(),
-            ]
-        })
-        .collect();
-    table(
-        frame,
-        pending_area,
-        TableSpec {
-            title: "Top-ups waiting for your transfer".to_owned(),
-            header: vec!["Asked", "Reference", "Amount", "Instructions"],
-            widths: vec![Constraint::Length(8), Constraint::Length(14), Constraint::Length(13), Constraint::Fill(1)],
-            rows: pending,
-            selected: None,
-            empty: "None waiting.",
-        },
-        theme,
-    );
+    // Each with its transfer instructions whole, wrapped: the member copies
+    // the bank, the account and the reference from them.
+    let pending = model::pending_top_ups(records);
+    let lines: Vec<TextLine<'static>> = if pending.is_empty() {
+        vec![TextLine::from(Span::styled("None waiting.", theme.dim()))]
+    } else {
+        pending
+            .iter()
+            .flat_map(|pending| {
+                [
+                    TextLine::from(Span::styled(
+                        format!(
+                            "Asked {}, reference {}, {}",
+                            short_date(pending.asked_on),
+                            pending.reference,
+                            yen(pending.amount_yen)
+                        ),
+                        theme.title(),
+                    )),
+                    TextLine::from(pending.instructions.to_string()),
+                ]
+            })
+            .collect()
+    };
+    frame.render_widget(paragraph(lines, "Top-ups waiting for your transfer", theme), pending_area);
 }
 
 fn cart(cart: Option<&Cart>, selected: usize, frame: &mut Frame, area: Rect, theme: Theme) {
