@@ -1411,3 +1411,24 @@ fn order(app: &App, transaction_number: u64, selected: usize, frame: &mut Frame,
         theme,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_cell_that_fits_is_kept_and_one_that_does_not_ends_in_an_ellipsis() {
+        assert_eq!(fit("transaction 42".to_owned(), 14), "transaction 42");
+        assert_eq!(fit("transaction 4242".to_owned(), 14), "transaction 4…");
+        assert_eq!(fit("abc".to_owned(), 0), "");
+        assert_eq!(fit("abc".to_owned(), 1), "…");
+    }
+
+    #[test]
+    fn wide_characters_count_two_columns() {
+        // 宇治茶 is six columns wide: four columns hold one character and the ellipsis.
+        assert_eq!(fit("宇治茶".to_owned(), 6), "宇治茶");
+        assert_eq!(fit("宇治茶".to_owned(), 4), "宇…");
+        assert_eq!(fit("宇治茶".to_owned(), 5), "宇治…");
+    }
+}
