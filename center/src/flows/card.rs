@@ -114,8 +114,8 @@ fn pending(
         FundingChannel::PostOfficeTransfer => &money.post_office_transfer_instructions,
         _ => &money.registered_mail_instructions,
     };
-    let instructions =
-        template.replace("{amount}", &format!("{} yen", amount.get())).replace("{reference}", &reference);
+    // "20,000 yen", as every screen writes money.
+    let instructions = template.replace("{amount}", &amount.to_string()).replace("{reference}", &reference);
     Ok(Decision::answer(CardAnswer::Pending(CardPending {
         reference: Text::new(reference).expect("references are short"),
         amount,
@@ -304,7 +304,7 @@ mod flow_tests {
         let Body::CardAnswer(CardAnswer::Pending(pending)) = answer.body() else { panic!("{answer:?}") };
         assert!(pending.reference.starts_with("BT-"));
         assert!(pending.instructions.contains(pending.reference.as_str()), "{}", pending.instructions);
-        assert!(pending.instructions.contains("20000 yen"), "{}", pending.instructions);
+        assert!(pending.instructions.contains("Transfer 20,000 yen to"), "{}", pending.instructions);
         assert_eq!(balance(&mut bench, member), 0);
         assert!(bench.mailbox(member).is_empty());
 
