@@ -531,18 +531,15 @@ fn render_funds(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         None => lines.push(waiting(app, FetchKind::Funds)),
         Some(rows) if rows.is_empty() => lines.push(Line::from("No top-up is waiting for money.")),
         Some(rows) => {
-            lines.push(Line::from(Span::styled(
-                fit(
-                    "reference        member     channel                          yen  asked (UTC)",
-                    usize::from(area.width),
-                ),
-                theme.dim(),
-            )));
+            // 78 columns in all, so the time is whole at 80.
+            let header =
+                format!("{:<16} {:<9}  {:<20} {:>11}  {}", "reference", "member", "channel", "yen", "asked (UTC)");
+            lines.push(Line::from(Span::styled(fit(&header, usize::from(area.width)), theme.dim())));
             let height = usize::from(area.height).saturating_sub(3);
             let first = window(app.funds_selected, rows.len(), height);
             for (index, row) in rows.iter().enumerate().skip(first).take(height) {
                 let text = format!(
-                    "{:<16} {}  {:<20} {:>14}  {}",
+                    "{:<16} {}  {:<20} {:>11}  {}",
                     row.reference.as_str(),
                     row.member,
                     channel_name(row.channel),
