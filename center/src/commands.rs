@@ -363,20 +363,22 @@ pub fn render_pending_funds(row: &PendingFundsRow) -> String {
         "{:<16} {}  {:<22} {:>14}  asked {}",
         row.reference.as_str(),
         row.member,
-        format!("{:?}", row.channel),
+        crate::ledger::cards::channel_name(row.channel),
         yen(row.amount.get()),
         format_utc(row.requested_at_ms)
     )
 }
 
-/// One payment claim waiting for approval, on one line.
+/// One payment claim waiting for approval, on one line: 75 columns, so
+/// that the console's mark before it still leaves the time whole at 80.
 pub fn render_claim(claim: &PendingClaimRow) -> String {
     format!(
-        "claim {:>8}  {}  {:>14}  {} purchases  claimed {}",
+        "claim {:>6} {} {:>13} {:>3} {:<9} claimed {}",
         claim.claim_number,
         claim.store,
         yen(claim.amount.get()),
         claim.transactions,
+        if claim.transactions == 1 { "purchase" } else { "purchases" },
         format_utc(claim.claimed_at_ms)
     )
 }
@@ -387,11 +389,11 @@ pub fn render_cards(cards: &CardRows) -> String {
     for card in cards.rows.iter() {
         let _ = writeln!(
             text,
-            "  card {:>8}  face {:>12}  left {:>12}  {:?}, issued {}",
+            "  card {:>8}  face {:>12}  left {:>12}  {}, issued {}",
             card.card_number,
             yen(card.face_value.get()),
             yen(card.remaining.get()),
-            card.channel,
+            crate::ledger::cards::channel_name(card.channel),
             format_utc(card.issued_at_ms)
         );
     }

@@ -12,6 +12,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use crate::ledger::cards::channel_name;
 use denbun_client::terminal::field::{FieldKind, Form};
 use denbun_protocol::telegram::{AccountState, FundingChannel, JournalDirection, Report, TelegramClass};
 use denbun_protocol::wire::group_thousands;
@@ -299,15 +300,6 @@ fn window(selected: usize, count: usize, height: usize) -> usize {
 
 fn boxed(title: String, theme: Theme) -> Block<'static> {
     Block::default().borders(Borders::ALL).title(Span::styled(format!(" {title} "), theme.title()))
-}
-
-fn channel_name(channel: FundingChannel) -> &'static str {
-    match channel {
-        FundingChannel::CreditCompany => "credit company",
-        FundingChannel::BankTransfer => "bank transfer",
-        FundingChannel::PostOfficeTransfer => "post-office transfer",
-        FundingChannel::RegisteredMailCash => "registered-mail cash",
-    }
 }
 
 fn class_name(class: TelegramClass) -> &'static str {
@@ -676,7 +668,7 @@ fn render_payouts(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
             let total: u64 = marked.iter().map(|claim| claim.amount.get()).sum();
             lines.push(Line::from(Span::styled(
                 format!(
-                    "{} waiting; {} marked, {} yen (Enter approves the marked ones, or the highlighted one)",
+                    "{} waiting; {} marked, {} yen. Enter approves the marked, else the highlighted.",
                     claims.len(),
                     marked.len(),
                     group_thousands(total)
