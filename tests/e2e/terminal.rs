@@ -434,6 +434,17 @@ fn the_demo_registers_everyone_opens_the_member_terminal_stops_its_center_on_qui
     tmux.keys("again", &["g"]);
     tmux.wait_for("again", &["● connected"]);
     assert_ne!(card_address(&data), first_address, "the reopened center listens on a new port");
+    // A third start while it runs leaves its center and card alone.
+    let running_address = card_address(&data);
+    let third = std::process::Command::new(&denbun)
+        .args(["demo", "--no-wait", "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&third.stderr);
+    assert!(!third.status.success() && said.contains("is running already"), "{}: {said}", third.status);
+    assert_eq!(card_address(&data), running_address, "the running demo keeps its card");
     let readme = std::fs::read_to_string(data.join("README.txt")).unwrap();
     assert!(readme.contains(&store_command), "the store commands find the center through center.pub:\n{readme}");
     tmux.keys("again", &["q"]);

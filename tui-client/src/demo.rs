@@ -53,6 +53,9 @@ pub const CENTER_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub const LETTER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the demo looks again while it waits.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a reopened demo waits for an answer at its card's old address
+/// before it takes the center to be stopped (loopback answers at once).
+pub const RUNNING_CENTER_PROBE: Duration = Duration::from_millis(500);
 /// The demo member's opening top-up.
 pub const TOP_UP_YEN: u64 = 10_000;
 
@@ -645,9 +648,21 @@ fn reopen(arguments: &DemoArgs, root: &Path, center_program: &Path, runtime: &Ru
     };
     secret("center-passphrase")?;
     let (password_a, password_b) = (secret("member-password-a")?, secret("member-password-b")?);
-    println!("Reopening the Denbun demo in {}", root.display());
     let data = root.join("center");
     let card = data.join(CARD_FILE_NAME);
+    // A demo still running keeps its center and its card: this one must not
+    // take either from it.
+    if let Ok(identity) = CenterIdentity::read(&card)
+        && let Ok(address) = identity.address.as_str().parse::<std::net::SocketAddr>()
+        && std::net::TcpStream::connect_timeout(&address, RUNNING_CENTER_PROBE).is_ok()
+    {
+        return Err(format!(
+            "The demo in {} is running already: its center answers at {address}. Open its terminals as {} says.",
+            root.display(),
+            root.join("README.txt").display()
+        ));
+    }
+    println!("Reopening the Denbun demo in {}", root.display());
     // It names the port of the last run; the center writes it anew once it listens.
     match std::fs::remove_file(&card) {
         Ok(()) => {}
