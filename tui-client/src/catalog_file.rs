@@ -45,13 +45,16 @@ impl DraftKind {
         }
     }
 
-    /// The word on screen, as the editor's choice and the member's catalog
-    /// name the kind.
+    /// The words on screen, in the order of [`DraftKind::ALL`]: the
+    /// editor's choice, the store's lists (and the member's catalog) say these.
+    pub const LABELS: [&'static str; 3] = ["mail order", "digital", "service"];
+
+    /// The word on screen.
     pub fn label(self) -> &'static str {
         match self {
-            DraftKind::MailOrder => "mail order",
-            DraftKind::Digital => "digital",
-            DraftKind::Service => "service",
+            DraftKind::MailOrder => Self::LABELS[0],
+            DraftKind::Digital => Self::LABELS[1],
+            DraftKind::Service => Self::LABELS[2],
         }
     }
 

@@ -61,7 +61,7 @@ fn item_form(item: Option<&DraftItem>, next_id: u32) -> Form {
         Field::text("Title", "short", ITEM_TITLE_BYTES_MAX, item.map_or("", |item| &item.title)),
         Field::text("Description", "one line", ITEM_DESCRIPTION_BYTES_MAX, item.map_or("", |item| &item.description)),
         Field::text("Price", "yen", 16, &item.map(|item| item.price_yen.to_string()).unwrap_or_default()),
-        Field::choice("Kind", "←/→ to change", &["mail order", "digital", "service"], kind),
+        Field::choice("Kind", "←/→ to change", &DraftKind::LABELS, kind),
         Field::text("File", "digital items: path of the content", 1_024, &file),
     ])
 }
