@@ -11,13 +11,15 @@ use clap::{Subcommand, ValueEnum};
 use denbun_protocol::header::{MemberNumber, StoreNumber};
 use denbun_protocol::telegram::Body;
 use denbun_protocol::telegram::inquiry::{
-    CardRows, Inquiry, InquiryAnswer, MemberDetail, ReportRequest, Search, StoreDetail, TransactionDetail,
+    AccountState, CardRows, Inquiry, InquiryAnswer, MemberDetail, ReportRequest, Search, StoreDetail,
+    TransactionDetail, TransactionState,
 };
 use denbun_protocol::telegram::operator::{
     ExportFormat, FundsAnswer, FundsConfirmation, FundsRejection, FundsRequest, PageRequest, PayoutApproval,
     PayoutExecution, PayoutExport, PayoutsAnswer, PayoutsRequest, PendingClaimRow, PendingFundsRow,
 };
 use denbun_protocol::telegram::payout::AscendingNumbers;
+use denbun_protocol::telegram::registration::AccountType;
 use denbun_protocol::telegram::statement::DateRange;
 use denbun_protocol::wire::{Amount, Date, Text, group_thousands};
 
@@ -132,6 +134,36 @@ fn refused(error: OperatorError) -> String {
 
 fn unexpected(body: &Body) -> String {
     format!("the center answered with telegram {}, which this command does not expect", body.code())
+}
+
+/// An account's state in words, as the commands and the console print it.
+pub fn account_state_word(state: AccountState) -> &'static str {
+    match state {
+        AccountState::Applied => "applied",
+        AccountState::Active => "active",
+        AccountState::Frozen => "FROZEN",
+        AccountState::Closed => "closed",
+    }
+}
+
+/// A purchase's state in words.
+pub fn transaction_state_word(state: TransactionState) -> &'static str {
+    match state {
+        TransactionState::Paid => "paid",
+        TransactionState::Delivered => "delivered",
+        TransactionState::Claimed => "claimed",
+        TransactionState::PaidOut => "paid out",
+        TransactionState::Refunded => "refunded",
+    }
+}
+
+/// A bank account's type in words.
+pub fn account_type_word(account_type: AccountType) -> &'static str {
+    match account_type {
+        AccountType::Ordinary => "ordinary",
+        AccountType::Current => "current",
+        AccountType::Savings => "savings",
+    }
 }
 
 /// An amount for people: `12,345 yen`.
@@ -328,7 +360,7 @@ pub async fn members(operator: &mut Operator, command: &PartyCommand) -> Command
                             "{}  {:<32} {:<10} {:>14}",
                             row.member,
                             row.name.as_str(),
-                            format!("{:?}", row.state),
+                            account_state_word(row.state),
                             yen(row.balance.get())
                         );
                     }
@@ -403,12 +435,12 @@ pub fn render_cards(cards: &CardRows) -> String {
 /// One member in full, as `members show` prints it.
 pub fn render_member(detail: &MemberDetail) -> String {
     format!(
-        "{}  {}\n  address   {}\n  born      {}\n  state     {:?}\n  balance   {}\n  cards     {}\n  purchases {}\n  key       {}\n",
+        "{}  {}\n  address   {}\n  born      {}\n  state     {}\n  balance   {}\n  cards     {}\n  purchases {}\n  key       {}\n",
         detail.member,
         detail.personal.name.as_str(),
         detail.personal.address.as_str(),
         detail.personal.date_of_birth,
-        detail.state,
+        account_state_word(detail.state),
         yen(detail.balance.get()),
         detail.cards,
         detail.purchases,
@@ -419,21 +451,21 @@ pub fn render_member(detail: &MemberDetail) -> String {
 /// One store in full, as `stores show` prints it.
 pub fn render_store(detail: &StoreDetail) -> String {
     format!(
-        "{}  {}\n  clerk     {}\n  address   {}\n  state     {:?}\n  payable   {}\n  paid out  {}\n  catalog   version {}\n  account   {}\n",
+        "{}  {}\n  clerk     {}\n  address   {}\n  state     {}\n  payable   {}\n  paid out  {}\n  catalog   version {}\n  account   {}\n",
         detail.store,
         detail.trade_name.as_str(),
         detail.personal.name.as_str(),
         detail.personal.address.as_str(),
-        detail.state,
+        account_state_word(detail.state),
         yen(detail.payable.get()),
         yen(detail.paid_out_yen),
         detail.catalog_version,
         match &detail.payout_account {
             Some(account) => format!(
-                "bank {} branch {} {:?} {} ({})",
+                "bank {} branch {} {} {} ({})",
                 account.bank_code,
                 account.branch_code,
-                account.account_type,
+                account_type_word(account.account_type),
                 account.account_number,
                 account.holder_name.as_str()
             ),
@@ -445,13 +477,13 @@ pub fn render_store(detail: &StoreDetail) -> String {
 /// One purchase in full, as `transactions show` prints it.
 pub fn render_transaction(detail: &TransactionDetail) -> String {
     let mut text = format!(
-        "transaction {}  {} paid {} to {} (catalog version {})\n  state     {:?}\n  refunded  {}\n",
+        "transaction {}  {} paid {} to {} (catalog version {})\n  state     {}\n  refunded  {}\n",
         detail.transaction_number,
         detail.member,
         yen(detail.total.get()),
         detail.store,
         detail.catalog_version,
-        detail.state,
+        transaction_state_word(detail.state),
         yen(detail.refunded.get()),
     );
     for line in detail.lines.iter() {
@@ -473,7 +505,7 @@ pub async fn stores(operator: &mut Operator, command: &PartyCommand) -> CommandR
                             "{}  {:<32} {:<10} payable {:>14}",
                             row.store,
                             row.trade_name.as_str(),
-                            format!("{:?}", row.state),
+                            account_state_word(row.state),
                             yen(row.payable.get())
                         );
                     }

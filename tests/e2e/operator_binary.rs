@@ -44,12 +44,17 @@ async fn operators_confirm_funds_and_pay_a_store_out_with_the_real_binary() {
 
     let listed = stdout(&operator(&["funds", "pending"]));
     assert!(listed.contains(&reference) && listed.contains(&member_id.to_string()), "{listed}");
+    assert!(listed.contains("bank transfer"), "channels in words: {listed}");
     // 4,000 yen arrived instead of 5,000: the card is for what arrived.
     let confirmed = stdout(&operator(&["funds", "confirm", &reference, "--amount", "4000"]));
     assert!(confirmed.contains("4,000 yen"), "{confirmed}");
     assert!(stdout(&operator(&["funds", "pending"])).contains("No top-up is waiting"));
     let shown = stdout(&operator(&["members", "show", &member_id.to_string()]));
     assert!(shown.contains("balance   4,000 yen"), "{shown}");
+    assert!(
+        shown.contains("state     active") && shown.contains("bank transfer, issued"),
+        "words, not Rust names: {shown}"
+    );
 
     // A store with a service; the member buys it; the store claims the purchase.
     let transaction_number = 42_424_242;
@@ -80,8 +85,14 @@ async fn operators_confirm_funds_and_pay_a_store_out_with_the_real_binary() {
     assert!(executed.contains("1,500 yen"), "{executed}");
     let store_shown = stdout(&operator(&["stores", "show", &store_id.to_string()]));
     assert!(store_shown.contains("paid out  1,500 yen") && store_shown.contains("payable   0 yen"), "{store_shown}");
+    assert!(store_shown.contains("state     active"), "{store_shown}");
+    assert!(
+        ["Ordinary", "Current", "Savings"].iter().all(|rust_name| !store_shown.contains(rust_name)),
+        "the bank account's type in words: {store_shown}"
+    );
     let transaction = stdout(&operator(&["transactions", "show", &transaction_number.to_string()]));
     assert!(transaction.contains(&member_id.to_string()), "{transaction}");
+    assert!(transaction.contains("state     paid out"), "{transaction}");
 
     // The day's report reconciles (the command exits 1 when it does not).
     let report = stdout(&operator(&["report", "--day", &today]));

@@ -577,15 +577,6 @@ fn render_mail(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn state_word(state: AccountState) -> &'static str {
-    match state {
-        AccountState::Applied => "applied",
-        AccountState::Active => "active",
-        AccountState::Frozen => "FROZEN",
-        AccountState::Closed => "closed",
-    }
-}
-
 fn render_parties(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let parties = &app.parties;
     let (noun, money) = match parties.list {
@@ -626,8 +617,12 @@ fn render_parties(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let height = usize::from(list_area.height).saturating_sub(1);
     let first = window(parties.selected, rows.len(), height);
     for (index, (party, name, state, yen)) in rows.iter().enumerate().skip(first).take(height) {
-        let text =
-            format!("{party}  {:<26} {:<8} {money} {:>12}", fit(name, 26), state_word(*state), group_thousands(*yen));
+        let text = format!(
+            "{party}  {:<26} {:<8} {money} {:>12}",
+            fit(name, 26),
+            crate::commands::account_state_word(*state),
+            group_thousands(*yen)
+        );
         let mut style = if *state == AccountState::Frozen { theme.warn() } else { Style::new() };
         if index == parties.selected {
             style = theme.selected();
