@@ -637,16 +637,21 @@ fn member_terminal(
 /// through `center.pub` rather than the address its key file was made with.
 fn reopen(arguments: &DemoArgs, root: &Path, center_program: &Path, runtime: &Runtime) -> Result<(), String> {
     let secrets = root.join("secrets");
-    let secret = |name: &str| {
-        std::fs::read_to_string(secrets.join(name)).map(|text| text.trim().to_owned()).map_err(|error| {
-            format!(
-                "{} holds a center but not the demo's {name} ({error}), so it is not a demo `denbun demo` kept; \
-                 choose another directory.",
-                root.display()
-            )
-        })
+    let not_a_demo = |name: &str, error: &dyn std::fmt::Display| {
+        format!(
+            "{} holds a center but not the demo's {name} ({error}), so it is not a demo `denbun demo` kept; \
+             choose another directory.",
+            root.display()
+        )
     };
-    secret("center-passphrase")?;
+    let secret = |name: &str| {
+        std::fs::read_to_string(secrets.join(name))
+            .map(|text| text.trim().to_owned())
+            .map_err(|error| not_a_demo(name, &error))
+    };
+    // The center reads its passphrase itself: here it is only looked for.
+    let passphrase = secrets.join("center-passphrase");
+    std::fs::metadata(&passphrase).map_err(|error| not_a_demo("center-passphrase", &error))?;
     let (password_a, password_b) = (secret("member-password-a")?, secret("member-password-b")?);
     let data = root.join("center");
     let card = data.join(CARD_FILE_NAME);
@@ -670,8 +675,7 @@ fn reopen(arguments: &DemoArgs, root: &Path, center_program: &Path, runtime: &Ru
         Err(error) => return Err(format!("Cannot replace {}: {error}", card.display())),
     }
     step("Starting its center on a free loopback port…");
-    let (center_process, center) =
-        start_center(center_program, &data, &secrets.join("center-passphrase"), &root.join("center.log"))?;
+    let (center_process, center) = start_center(center_program, &data, &passphrase, &root.join("center.log"))?;
     step(&format!("The center listens on {} (fingerprint {}).", center.address, center.short_fingerprint()));
     let exe = std::env::current_exe().map_err(|error| error.to_string())?;
     println!(
